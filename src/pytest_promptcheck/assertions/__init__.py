@@ -1,0 +1,7 @@
+"""Assertions: one module per family, a registry filled through the plugin hook."""
+
+from __future__ import annotations
+
+from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
+
+__all__ = ["AssertionRegistry", "BadArgument", "CheckContext", "Outcome", "PrepareContext"]

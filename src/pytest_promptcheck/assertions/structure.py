@@ -1,0 +1,159 @@
+"""Structure assertions: is_json (also inside a ```json fence), json_schema, json_path."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
+
+_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n?```", re.DOTALL)
+_JSON_PATH_OPS = ("equals", "contains", "regex", "in", "exists")
+_NOT_JSON = object()
+
+
+def parse_json(output: str) -> Any:
+    """The JSON value of an output (bare, or the first ```json fenced block), else ``_NOT_JSON``."""
+    text = output.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    match = _FENCE.search(output)
+    if match:
+        try:
+            return json.loads(match.group(1))
+        except ValueError:
+            pass
+    return _NOT_JSON
+
+
+def _json_error(output: str) -> str:
+    try:
+        json.loads(output.strip())
+    except ValueError as exc:
+        return f"output is not JSON: {exc}"
+    return "output is not JSON"
+
+
+def is_json(output: str, _arg: Any, _: CheckContext) -> Outcome:
+    value = parse_json(output)
+    if value is _NOT_JSON:
+        return Outcome(False, 0.0, _json_error(output), "valid JSON", output)
+    return Outcome(True, 1.0)
+
+
+def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
+    import jsonschema
+
+    if isinstance(arg, dict):
+        schema = arg
+    elif isinstance(arg, str):
+        path = (context.suite_dir / arg).resolve()
+        key = ("json_schema", path)
+        if key not in context.cache:
+            context.cache[key] = _read_schema(path, arg)
+        schema = context.cache[key]
+    else:
+        raise BadArgument(f"`json_schema` needs a schema file path or an inline schema mapping, got {arg!r}")
+    try:
+        validator_cls = jsonschema.validators.validator_for(schema)
+        validator_cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise BadArgument(f"`json_schema` is not a valid JSON Schema: {exc.message}") from None
+    return validator_cls(schema)
+
+
+def _read_schema(path: Path, raw: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise BadArgument(
+            f"`json_schema` file {raw!r} not found (looked for {path}); paths are relative to the suite"
+        ) from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BadArgument(f"`json_schema` file {raw!r} is not valid JSON: {exc}") from None
+
+
+def json_schema(output: str, validator: Any, _: CheckContext) -> Outcome:
+    value = parse_json(output)
+    if value is _NOT_JSON:
+        return Outcome(False, 0.0, _json_error(output), "JSON matching the schema", output)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return Outcome(True, 1.0)
+    first = errors[0]
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return Outcome(False, 0.0, f"{first.message}{more}", first.schema, first.instance, path=where)
+
+
+def _prepare_json_path(arg: Any, _: PrepareContext) -> dict[str, Any]:
+    from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+    from jsonpath_ng.ext import parse
+
+    example = "e.g. `- json_path: {path: '$.category', equals: billing}`"
+    if not isinstance(arg, dict) or "path" not in arg:
+        raise BadArgument(f"`json_path` needs a mapping with `path` and one of {', '.join(_JSON_PATH_OPS)}; {example}")
+    ops = [k for k in arg if k != "path"]
+    if len(ops) != 1 or ops[0] not in _JSON_PATH_OPS:
+        raise BadArgument(
+            f"`json_path` needs exactly one of {', '.join(_JSON_PATH_OPS)} besides `path`, got {ops}; {example}"
+        )
+    op = ops[0]
+    try:
+        compiled = parse(str(arg["path"]))
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
+        raise BadArgument(f"`json_path` path {arg['path']!r} is not valid JSONPath: {exc}") from None
+    value = arg[op]
+    if op == "regex":
+        try:
+            value = re.compile(str(value))
+        except re.error as exc:
+            raise BadArgument(f"`json_path` regex {value!r} is not valid: {exc}") from None
+    if op == "in" and not isinstance(value, list):
+        raise BadArgument(f"`json_path` `in` needs a list, got {value!r}")
+    return {"path": str(arg["path"]), "compiled": compiled, "op": op, "value": value}
+
+
+def json_path(output: str, arg: dict[str, Any], _: CheckContext) -> Outcome:
+    data = parse_json(output)
+    path, op, want = arg["path"], arg["op"], arg["value"]
+    shown = want.pattern if isinstance(want, re.Pattern) else want
+    if data is _NOT_JSON:
+        return Outcome(False, 0.0, _json_error(output), shown, output, path=path)
+    matches = [m.value for m in arg["compiled"].find(data)]
+    if op == "exists":
+        ok = bool(matches) == bool(want)
+        return Outcome(
+            ok, float(ok), "" if ok else ("no value at path" if want else "path exists"), shown, matches, path=path
+        )
+    if not matches:
+        return Outcome(False, 0.0, "no value at path", shown, None, path=path)
+    got = matches[0] if len(matches) == 1 else matches
+    ok = any(_matches(op, m, want) for m in matches)
+    return Outcome(ok, float(ok), "" if ok or op == "equals" else f"{op} did not match", shown, got, path=path)
+
+
+def _matches(op: str, value: Any, want: Any) -> bool:
+    if op == "equals":
+        return bool(value == want or (isinstance(value, str) and not isinstance(want, str) and value == str(want)))
+    if op == "contains":
+        return isinstance(value, (str, list)) and (want in value if isinstance(value, list) else str(want) in value)
+    if op == "regex":
+        return isinstance(value, str) and want.search(value) is not None
+    return value in want
+
+
+def register(registry: AssertionRegistry) -> None:
+    registry.register("is_json", is_json, arg="none")
+    registry.register(
+        "json_schema", json_schema, prepare=_prepare_schema, example="`- json_schema: schemas/triage.json`"
+    )
+    registry.register(
+        "json_path", json_path, prepare=_prepare_json_path, example="`- json_path: {path: '$.a', equals: 1}`"
+    )

@@ -1,0 +1,27 @@
+"""The built-in providers and assertions, registered as an ordinary plugin through our own hooks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .assertions.base import AssertionRegistry
+    from .providers.registry import ProviderRegistry
+
+
+@pytest.hookimpl(tryfirst=True)  # built-ins first, so third-party plugins can replace them
+def pytest_promptcheck_register_providers(registry: ProviderRegistry) -> None:
+    from .providers import openai, python
+
+    registry.register("python", python.create)
+    registry.register("openai", openai.create)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_promptcheck_register_assertions(registry: AssertionRegistry) -> None:
+    from .assertions import custom, operational, similarity, structure, text
+
+    for family in (text, structure, similarity, operational, custom):
+        family.register(registry)

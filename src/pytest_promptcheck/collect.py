@@ -1,0 +1,299 @@
+"""Suite files become ``PromptFile`` collectors; each case × prompt variant × model a ``PromptItem``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import __version__
+from .assertions.base import BadArgument, CheckContext, PrepareContext
+from .assertions.evaluate import CallVerdict, PreparedAssertion, Verdict, check_call, item_verdict
+from .config import ModelConfig, effective_call_settings
+from .errors import ConfigError, PromptAssertionError, ProviderError, SuiteError, SuiteProblem
+from .providers.base import Completion, ModelRequest
+from .report.failure import format_failure
+from .session import PromptSession, Registries, get_session
+from .spec.cache import load_suite_cached
+from .spec.load import LoadedSuite, bindings
+from .spec.model import Case, PromptVariant, Suite
+
+# Tags become markers; these names already mean something to pytest itself.
+RESERVED_MARKERS = frozenset(
+    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
+)
+
+
+class PromptFile(pytest.File):
+    """One ``test_*.prompts.yaml`` suite."""
+
+    def collect(self) -> Iterator[PromptItem]:
+        state = get_session(self.config)
+        state.suites_collected += 1
+        loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__)
+        registries = state.registries_for(self)
+        prepared = _CasePreparer(self, state, loaded.suite, registries).prepare_all()
+        snapshots = state.snapshot_store(self.path, loaded.suite.name)
+        yield from _items(self, state, loaded, prepared, snapshots)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, SuiteError):
+            problems = excinfo.value.problems
+            head = f"{len(problems)} problem(s) in this suite; fix them and run again:" if len(problems) > 1 else ""
+            return "\n".join(filter(None, [head, *map(str, problems)]))
+        if isinstance(excinfo.value, ConfigError):
+            return f"{self.path}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+class _CasePreparer:
+    """Checks what needs plugins and config (tags, models, assertions) and prepares assertion arguments."""
+
+    def __init__(self, node: PromptFile, state: PromptSession, suite: Suite, registries: Registries) -> None:
+        self.node = node
+        self.state = state
+        self.suite = suite
+        self.registries = registries
+        self.problems: list[SuiteProblem] = []
+        self.context = PrepareContext(node.path.parent, node.config.rootpath)
+
+    def prepare_all(self) -> dict[str, tuple[PreparedAssertion, ...]]:
+        prepared = {case.id: self._case(case) for case in self.suite.cases}
+        if not self.state.project.models and not self.problems:
+            self._problem(
+                None,
+                1,
+                "no model is configured; add [tool.promptcheck.model.NAME] to pyproject.toml "
+                "or pass --pc-model NAME=python:module:function",
+            )
+        if self.problems:
+            raise SuiteError(self.problems)
+        return prepared
+
+    def _problem(self, case: Case | None, line: int, message: str) -> None:
+        path = case.source if case is not None and case.source is not None else self.suite.path
+        self.problems.append(SuiteProblem(path, line, message, case.id if case else None))
+
+    def _case(self, case: Case) -> tuple[PreparedAssertion, ...]:
+        for tag in case.tags:
+            if tag in RESERVED_MARKERS:
+                self._problem(case, case.line, f"tag {tag!r} collides with pytest's own `{tag}` marker; rename the tag")
+        for name in case.models or ():
+            if name not in self.state.project.models:
+                known = ", ".join(sorted(self.state.project.models)) or "none"
+                self._problem(
+                    case,
+                    case.models_line or case.line,
+                    f"unknown model {name!r} (configured: {known}); define [tool.promptcheck.model.{name}] "
+                    f"or remove it from `models`",
+                )
+        return tuple(filter(None, (self._assertion(case, spec) for spec in case.assertions)))
+
+    def _assertion(self, case: Case, spec: Any) -> PreparedAssertion | None:
+        if spec.name == "<invalid>":
+            return None  # already reported by the loader
+        resolved = self.registries.assertions.resolve(spec.name)
+        if resolved is None:
+            hint = self.registries.assertions.suggest(spec.name)
+            did_you_mean = f"did you mean {' or '.join(map(repr, hint))}? " if hint else ""
+            self._problem(
+                case,
+                spec.line,
+                f"unknown assertion {spec.name!r}; {did_you_mean}known: {', '.join(self.registries.assertions.names())} "
+                "(custom ones register through pytest_promptcheck_register_assertions)",
+            )
+            return None
+        kind, negated = resolved
+        try:
+            arg = kind.prepared(spec.arg, self.context)
+        except BadArgument as exc:
+            self._problem(case, spec.line, str(exc))
+            return None
+        return PreparedAssertion(spec, kind, arg, negate=negated != spec.negate)
+
+
+def _items(
+    parent: PromptFile,
+    state: PromptSession,
+    loaded: LoadedSuite,
+    prepared: dict[str, tuple[PreparedAssertion, ...]],
+    snapshots: Any,
+) -> Iterator[PromptItem]:
+    suite = loaded.suite
+    project = state.project
+    single_variant = len(suite.variants) == 1
+    for case in suite.cases:
+        markers = [_marker(state, parent.config, tag) for tag in case.tags]
+        for variant in suite.variants:
+            messages = loaded.rendered[(case.id, variant.name)]
+            for model_name in project.models_for(case.models):
+                name = f"{case.id}[{model_name}]" if single_variant else f"{case.id}[{variant.name}-{model_name}]"
+                item = PromptItem.from_parent(
+                    parent,
+                    name=name,
+                    case=case,
+                    variant=variant,
+                    model=project.models[model_name],
+                    rendered=messages,
+                    assertions=prepared[case.id],
+                    suite=suite,
+                    snapshots=snapshots,
+                )
+                for marker in markers:
+                    item.add_marker(marker)
+                yield item
+
+
+def _marker(state: PromptSession, config: pytest.Config, tag: str) -> pytest.MarkDecorator:
+    if tag not in state.registered_tags:
+        state.registered_tags.add(tag)
+        if tag not in {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}:
+            config.addinivalue_line("markers", f"{tag}: promptcheck tag (from a suite's `tags:`)")
+    return getattr(pytest.mark, tag)  # type: ignore[no-any-return]
+
+
+class PromptItem(pytest.Item):
+    """One case on one prompt variant and one model; its calls are its repeats × counterfactual values."""
+
+    def __init__(
+        self,
+        *,
+        case: Case,
+        variant: PromptVariant,
+        model: ModelConfig,
+        rendered: tuple[Any, ...],
+        assertions: tuple[PreparedAssertion, ...],
+        suite: Suite,
+        snapshots: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        # Reports (not items) reach the xdist controller; these properties let it aggregate per model.
+        self.user_properties.append(("promptcheck_model", model.name))
+        self.user_properties.append(("promptcheck_variant", variant.name))
+        self.case = case
+        self.variant = variant
+        self.model = model
+        self.rendered = rendered
+        self.assertions = assertions
+        self.suite = suite
+        self.snapshots = snapshots
+        self.completions: list[tuple[int, dict[str, Any], Any, Completion]] = []
+        self.verdict: Verdict | None = None
+        if case.source is not None:
+            self.path = case.source  # reportinfo points at the cases_from row
+
+    # -- what runs -------------------------------------------------------------------------------
+    def planned_calls(self) -> list[tuple[int, dict[str, Any], Any, ModelRequest]]:
+        """(sample index, counterfactual binding, messages, request) for every call of this item."""
+        project = get_session(self.config).project
+        settings = effective_call_settings(project, self.model, self.case.params, self.case.repeat.n)
+        calls = []
+        for binding, messages in zip(bindings(self.case), self.rendered):
+            for sample in range(settings.repeat):
+                request = ModelRequest(
+                    messages=messages,
+                    params=settings.params,
+                    timeout=settings.timeout,
+                    seed=derive_seed(project.seed, self.case.id, sample),
+                    sample_index=sample,
+                )
+                calls.append((sample, binding, messages, request))
+        return calls
+
+    def setup(self) -> None:
+        state = get_session(self.config)
+        if state.project.dry_run:
+            pytest.skip("dry run (--pc-dry-run): no model called")
+        factory = state.registries_for(self.parent).providers.get(self.model.provider)  # type: ignore[arg-type]
+        if factory is None:
+            raise ConfigError(_unknown_provider(self.model, state.registries_for(self.parent)))  # type: ignore[arg-type]
+        planned = self.planned_calls()
+        futures = [state.engine.submit(self.model, factory, request) for *_, request in planned]
+        self.completions = [(s, b, m, f.result()) for (s, b, m, _), f in zip(planned, futures)]
+
+    def runtest(self) -> None:
+        state = get_session(self.config)
+        calls: list[CallVerdict] = []
+        many = len(self.completions) > 1
+        for sample, binding, messages, completion in self.completions:
+            context = CheckContext(
+                completion=completion,
+                case=self.case,
+                model=self.model,
+                variant=self.variant.name,
+                messages=messages,
+                item_id=self.nodeid,
+                call_key=_call_key(self.nodeid, sample, binding, many),
+                suite_path=self.suite.path,
+                snapshots=self.snapshots,
+            )
+            calls.append(check_call(
+                self.assertions, context, threshold=self.case.threshold, sample_index=sample, binding=binding,
+            ))  # fmt: skip
+        self.verdict = item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
+        state.verdicts.append(self.verdict)
+        self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
+        self.user_properties.append(("promptcheck_calls", str(len(calls))))
+        self.user_properties.append(("promptcheck_output", _clip(self.completions[0][3].output, 500)))
+        if not self.verdict.passed:
+            raise PromptAssertionError(self.verdict)
+
+    # -- how it is reported ----------------------------------------------------------------------
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        error = excinfo.value
+        if isinstance(error, PromptAssertionError):
+            verbose = self.config.get_verbosity() > 0
+            return format_failure(error.verdict, header=self._header(), verbose=verbose)
+        if isinstance(error, ProviderError):
+            return f"{self._header()}\nmodel call failed: {error}"
+        if isinstance(error, ConfigError):
+            return f"{self._header()}\n{error}"
+        return super().repr_failure(excinfo)
+
+    def _header(self) -> str:
+        return f"case {self.case.id!r} · prompt {self.variant.name} · model {self.model.name} ({self.model.describe()})"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"case: {self.name}"
+
+
+def check_providers(items: list[PromptItem], state: PromptSession) -> None:
+    """After collection (conftests loaded), every model of a selected item needs a registered provider."""
+    seen: set[tuple[int, str]] = set()
+    for item in items:
+        registries = state.registries_for(item.parent)  # type: ignore[arg-type]
+        key = (id(registries), item.model.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        if registries.providers.get(item.model.provider) is None:
+            raise pytest.UsageError(f"pytest-promptcheck: {_unknown_provider(item.model, registries)}")
+
+
+def derive_seed(base: int, case_id: str, sample: int) -> int:
+    """Each call's seed from (seed, case id, sample index): repeats differ, reruns repeat."""
+    digest = hashlib.sha256(f"{base}\0{case_id}\0{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _call_key(item_id: str, sample: int, binding: dict[str, Any], many: bool) -> str:
+    if not many:
+        return item_id
+    suffix = ",".join(f"{k}={v}" for k, v in binding.items())
+    return f"{item_id}#{sample}" + (f"[{suffix}]" if suffix else "")
+
+
+def _unknown_provider(model: ModelConfig, registries: Registries) -> str:
+    return (
+        f"model {model.name!r} ({model.source}) uses unknown provider {model.provider!r}; "
+        f"registered: {', '.join(registries.providers.names())}. Register it with the "
+        "pytest_promptcheck_register_providers hook (e.g. in conftest.py) or fix the name"
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,375 @@
+"""Project configuration: ``[tool.promptcheck]``, ``promptcheck_*`` ini keys and ``--pc-*`` options.
+
+Precedence, highest first: command line > the case > the suite's ``defaults`` > the config file.
+``effective_call_settings`` is the one place that applies it to a model call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FILES = ("test_*.prompts.yaml", "test_*.prompts.yml")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MODEL_KEYS = {
+    "provider", "model", "path", "adapter", "function", "base_url", "api_key_env", "params", "price",
+    "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template",
+}  # fmt: skip
+_TOP_KEYS = {
+    "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
+    "redact", "gate", "model", "repeat",
+}  # fmt: skip
+_SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
+# ``--pc-model NAME=SPEC`` prefixes and the field each fills.
+_SPEC_PREFIXES = {"hf": "transformers", "transformers": "transformers", "openai": "openai",
+                  "anthropic": "anthropic", "python": "python"}  # fmt: skip
+
+
+def interpolate(value: str, *, environ: Mapping[str, str] | None = None, what: str = "value") -> str:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` from the environment; an unset VAR without default is an error."""
+    env = os.environ if environ is None else environ
+
+    def _sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env and env[name] != "":
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{what} needs the environment variable {name}, which is not set; export {name}=...")
+
+    return _ENV_REF.sub(_sub, value)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One configured model. String fields may hold ``${ENV}`` references, resolved when the model is used."""
+
+    name: str
+    provider: str
+    model: str | None = None
+    path: str | None = None
+    adapter: str | None = None
+    function: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    price: dict[str, float] | None = None
+    concurrency: int | None = None
+    batch_size: int | None = None
+    timeout: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    source: str = "config"
+
+    def resolved(self, field_name: str) -> str | None:
+        """A string field with ``${ENV}`` references filled in (raises ConfigError when one is unset)."""
+        raw = getattr(self, field_name)
+        if raw is None:
+            return None
+        return interpolate(str(raw), what=f"model {self.name!r} {field_name}") or None
+
+    def describe(self) -> str:
+        """What is served, for messages and records: ``transformers:path (+adapter)``, ``openai:gpt-4o``."""
+        target = self.model or self.path or self.function or "?"
+        return f"{self.provider}:{target}" + (f" + adapter {self.adapter}" if self.adapter else "")
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    alpha: float = 0.05
+    margin: float = 0.0
+    on_inconclusive: str = "fail"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Everything from the config file and the command line that applies to the whole session."""
+
+    root: Path
+    files: tuple[str, ...] = DEFAULT_FILES
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    default_models: tuple[str, ...] | None = None
+    selected_models: tuple[str, ...] | None = None  # --pc-models
+    baseline: str | None = None
+    candidate: str | None = None
+    concurrency: int = 32
+    timeout: float = 60.0
+    cli_timeout: float | None = None  # --pc-timeout: beats every case and model timeout
+    seed: int = 0
+    repeat: int | None = None  # --pc-repeat: overrides every case's repeat count
+    cache: str | None = ".promptcheck/cache.db"
+    runs: str = ".promptcheck/runs"
+    redact: tuple[str, ...] = ()
+    gate: GateConfig = GateConfig()
+    dry_run: bool = False
+    source: str = "defaults"
+
+    def models_for(self, case_models: tuple[str, ...] | None) -> tuple[str, ...]:
+        """The models a case runs on: its own list (or the default list), intersected with --pc-models."""
+        names = case_models or self.default_models or tuple(self.models)
+        if self.selected_models is not None:
+            names = tuple(n for n in names if n in self.selected_models)
+        return names
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """What one model call is made with, after precedence is applied."""
+
+    params: dict[str, Any]
+    timeout: float
+    repeat: int
+
+
+def effective_call_settings(
+    project: ProjectConfig, model: ModelConfig, case_params: Mapping[str, Any], case_repeat: int
+) -> CallSettings:
+    """Apply the precedence rule: CLI > the case > the suite's ``defaults`` > the config file.
+
+    ``case_params`` already holds the suite defaults merged under the case's own params (the loader
+    merges them key by key), so this only layers config < case < command line.
+    """
+    params = {**model.params, **case_params}
+    timeout = float(params.pop("timeout", model.timeout or project.timeout))
+    if project.cli_timeout is not None:
+        timeout = project.cli_timeout
+    repeat = project.repeat if project.repeat is not None else case_repeat
+    return CallSettings(params=params, timeout=timeout, repeat=repeat)
+
+
+@dataclass(frozen=True)
+class CliOptions:
+    """The ``--pc-*`` values that shape the configuration (collected by the plugin from pytest's options)."""
+
+    models: str | None = None
+    model_specs: tuple[str, ...] = ()
+    baseline: str | None = None
+    candidate: str | None = None
+    concurrency: int | None = None
+    repeat: int | None = None
+    timeout: float | None = None
+    seed: int | None = None
+    dry_run: bool = False
+
+
+def find_pyproject(rootpath: Path, inipath: Path | None) -> Path | None:
+    """The pyproject.toml that holds ``[tool.promptcheck]``: pytest's inifile when it is one, else rootdir's."""
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    candidate = rootpath / "pyproject.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_project_config(
+    rootpath: Path, inipath: Path | None, ini: Mapping[str, Any], cli: CliOptions, *, cwd: Path | None = None
+) -> ProjectConfig:
+    """Read ``[tool.promptcheck]`` (and ``promptcheck_*`` ini keys), then apply the command line."""
+    pyproject = find_pyproject(rootpath, inipath)
+    table: dict[str, Any] = {}
+    root = rootpath
+    source = "defaults"
+    if pyproject is not None:
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{pyproject}: cannot read [tool.promptcheck]: {exc}") from None
+        table = data.get("tool", {}).get("promptcheck", {})
+        root = pyproject.parent
+        source = f"{pyproject} [tool.promptcheck]"
+    for key, value in ini.items():  # ini keys fill what the pyproject table leaves unset
+        if value not in (None, "", []) and key not in table:
+            table[key] = value
+    unknown = set(table) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(_TOP_KEYS))}"
+        )
+    models = {name: _model_from_table(name, spec, root, source) for name, spec in table.get("model", {}).items()}
+    project = ProjectConfig(
+        root=root,
+        files=tuple(_str_list(table.get("files", DEFAULT_FILES), "files", source)),
+        models=models,
+        default_models=tuple(_str_list(table["models"], "models", source)) if "models" in table else None,
+        baseline=table.get("baseline"),
+        candidate=table.get("candidate"),
+        concurrency=_number(table.get("concurrency", 32), "concurrency", source, int),
+        timeout=_number(table.get("timeout", 60), "timeout", source, float),
+        seed=_number(table.get("seed", 0), "seed", source, int),
+        repeat=None,
+        cache=None if str(table.get("cache", "")).lower() == "off" else table.get("cache", ".promptcheck/cache.db"),
+        runs=str(table.get("runs", ".promptcheck/runs")),
+        redact=tuple(_str_list(table.get("redact", []), "redact", source)),
+        gate=_gate(table.get("gate", {}), source),
+        source=source,
+    )
+    return apply_cli(project, cli, cwd=cwd or Path.cwd())
+
+
+def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectConfig:
+    """Layer the command line over the file configuration; unknown model names are usage errors."""
+    models = dict(project.models)
+    for spec in cli.model_specs:
+        name, model = parse_model_spec(spec, existing=models, cwd=cwd)
+        models[name] = model
+    selected = None
+    if cli.models:
+        selected = tuple(m.strip() for m in cli.models.split(",") if m.strip())
+    project = replace(
+        project,
+        models=models,
+        selected_models=selected,
+        baseline=cli.baseline or project.baseline,
+        candidate=cli.candidate or project.candidate,
+        concurrency=cli.concurrency or project.concurrency,
+        repeat=cli.repeat,
+        cli_timeout=cli.timeout,
+        seed=project.seed if cli.seed is None else cli.seed,
+        dry_run=cli.dry_run,
+    )
+    check_model_names(project)
+    return project
+
+
+def check_model_names(project: ProjectConfig) -> None:
+    """Every model named by the configuration or command line must be defined."""
+    known = project.models
+    named = [("--pc-models / models", n) for n in (project.selected_models or ())] + [
+        ("models", n) for n in (project.default_models or ())
+    ]
+    named += [("--pc-baseline / baseline", project.baseline), ("--pc-candidate / candidate", project.candidate)]
+    for where, name in named:
+        if name is not None and name not in known:
+            choices = ", ".join(sorted(known)) or "none defined"
+            raise ConfigError(
+                f"{where}: unknown model {name!r} (defined: {choices}); define it under "
+                f"[tool.promptcheck.model.{name}] or with --pc-model {name}=PROVIDER:TARGET"
+            )
+    if project.baseline and project.baseline == project.candidate:
+        raise ConfigError(f"baseline and candidate are both {project.baseline!r}; choose two different models")
+
+
+def parse_model_spec(spec: str, *, existing: Mapping[str, ModelConfig], cwd: Path) -> tuple[str, ModelConfig]:
+    """Parse ``NAME=PROVIDER:TARGET`` (``hf:PATH``, ``openai:MODEL``, ``anthropic:MODEL``, ``python:mod:func``).
+
+    For an existing model only what is served changes; params, price, concurrency and batch_size stay,
+    so both sides of a comparison keep identical generation settings.
+    """
+    name, sep, target = spec.partition("=")
+    prefix, colon, rest = target.partition(":")
+    if not sep or not name or not colon or not rest:
+        raise ConfigError(
+            f"--pc-model {spec!r}: expected NAME=PROVIDER:TARGET, e.g. tuned=hf:./ckpt, "
+            "gpt=openai:gpt-4o-mini, rules=python:myapp.llm:generate"
+        )
+    provider = _SPEC_PREFIXES.get(prefix, prefix)
+    served: dict[str, Any] = {"provider": provider, "model": None, "path": None, "adapter": None, "function": None}
+    if provider == "transformers":
+        served.update(_hf_target(rest, cwd, spec))
+    elif provider == "python":
+        served["function"] = rest
+    else:
+        served["model"] = rest
+    old = existing.get(name)
+    if old is None:
+        return name, ModelConfig(name=name, source=f"--pc-model {spec}", **served)
+    if old.provider != provider:
+        served.update(base_url=None, api_key_env=None, options={})
+    return name, replace(old, source=f"--pc-model {spec}", **served)
+
+
+def _hf_target(raw: str, cwd: Path, spec: str) -> dict[str, Any]:
+    path = (cwd / raw).resolve()
+    adapter_config = path / "adapter_config.json"
+    if not adapter_config.is_file():
+        return {"path": str(path)}
+    try:
+        base = json.loads(adapter_config.read_text(encoding="utf-8"))["base_model_name_or_path"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"--pc-model {spec!r}: {adapter_config} has no usable base_model_name_or_path ({exc})"
+        ) from None
+    base_path = (path / base).resolve() if not Path(base).is_absolute() else Path(base)
+    return {"path": str(base_path) if base_path.exists() else base, "adapter": str(path)}
+
+
+def _model_from_table(name: str, spec: Any, root: Path, source: str) -> ModelConfig:
+    where = f"{source} model {name!r}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a table like [tool.promptcheck.model.{name}]")
+    secret = {k for k in spec if k.lower() in _SECRET_KEYS and not _ENV_REF.fullmatch(str(spec[k]))}
+    if secret:
+        raise ConfigError(
+            f"{where}: {', '.join(sorted(secret))} must not be written in the config; secrets only come from "
+            'the environment: set api_key_env = "MY_KEY_VAR" and export MY_KEY_VAR'
+        )
+    unknown = set(spec) - _MODEL_KEYS - _SECRET_KEYS
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(_MODEL_KEYS))}"
+        )
+    if "provider" not in spec:
+        raise ConfigError(f"{where}: missing `provider` (e.g. openai, anthropic, transformers, python)")
+    paths = {k: str((root / spec[k]).resolve()) if spec.get(k) and not _ENV_REF.search(str(spec[k])) else spec.get(k)
+             for k in ("path", "adapter")}  # fmt: skip
+    return ModelConfig(
+        name=name,
+        provider=str(spec["provider"]),
+        model=spec.get("model"),
+        path=paths["path"],
+        adapter=paths["adapter"],
+        function=spec.get("function"),
+        base_url=spec.get("base_url"),
+        api_key_env=spec.get("api_key_env"),
+        params=dict(spec.get("params", {})),
+        price=dict(spec["price"]) if "price" in spec else None,
+        concurrency=spec.get("concurrency"),
+        batch_size=spec.get("batch_size"),
+        timeout=spec.get("timeout"),
+        options={k: spec[k] for k in ("device", "dtype", "chat_template") if k in spec} | dict(spec.get("options", {})),
+        source=where,
+    )
+
+
+def _gate(table: Any, source: str) -> GateConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.promptcheck.gate] must be a table")
+    unknown = set(table) - {"alpha", "margin", "on_inconclusive"}
+    if unknown:
+        raise ConfigError(
+            f"{source} gate: unknown key {', '.join(sorted(map(repr, unknown)))}; valid: alpha, margin, on_inconclusive"
+        )
+    gate = GateConfig(
+        alpha=_number(table.get("alpha", 0.05), "gate.alpha", source, float),
+        margin=_number(table.get("margin", 0.0), "gate.margin", source, float),
+        on_inconclusive=str(table.get("on_inconclusive", "fail")),
+    )
+    if not 0 < gate.alpha < 1 or gate.margin < 0 or gate.on_inconclusive not in ("fail", "pass"):
+        raise ConfigError(f"{source} gate: need 0 < alpha < 1, margin >= 0, on_inconclusive 'fail' or 'pass'")
+    return gate
+
+
+def _str_list(value: Any, key: str, source: str) -> list[str]:
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[\s,]+", value) if v]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: `{key}` must be a list of strings, got {value!r}")
+    return list(value)
+
+
+def _number(value: Any, key: str, source: str, kind: type) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: `{key}` must be a number, got {value!r}") from None

@@ -1,0 +1,114 @@
+"""pytest-promptcheck's pytest hooks: options, configuration, collection. Thin: it wires the parts.
+
+Nothing heavy is imported here, and nothing is written unless a suite is collected.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import pytest
+
+from . import hookspecs
+from .config import CliOptions, load_project_config
+from .errors import ConfigError
+from .session import SESSION_KEY, PromptSession, get_session
+
+_SKIP_DIRS = frozenset({"__snapshots__", "cassettes"})
+_INI_KEYS = ("files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("promptcheck", "prompt suites (pytest-promptcheck)")
+    group.addoption("--pc-models", metavar="A,B", help="run only these models (intersected with each case's models)")
+    group.addoption(
+        "--pc-model",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        dest="pc_model_specs",
+        help="define or override a model: hf:PATH, openai:MODEL, anthropic:MODEL, python:module:function (repeatable)",
+    )
+    group.addoption("--pc-baseline", metavar="NAME", help="the reference model of comparisons")
+    group.addoption("--pc-candidate", metavar="NAME", help="the model being gated")
+    group.addoption("--pc-concurrency", type=int, metavar="N", help="in-flight calls per model (overrides config)")
+    group.addoption("--pc-repeat", type=int, metavar="N", help="samples per call for every case (overrides `repeat`)")
+    group.addoption("--pc-timeout", type=float, metavar="S", help="seconds per model call (overrides config and cases)")
+    group.addoption("--pc-seed", type=int, metavar="N", help="base seed; each call's seed derives from it")
+    group.addoption("--pc-dry-run", action="store_true", help="list the calls and their estimated cost; call nothing")
+    for key in _INI_KEYS:
+        kind = "linelist" if key in ("files", "models") else "string"
+        parser.addini(
+            f"promptcheck_{key}", f"pytest-promptcheck: `{key}` (when not set in [tool.promptcheck])", type=kind
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    option = config.option
+    cli = CliOptions(
+        models=option.pc_models,
+        model_specs=tuple(option.pc_model_specs),
+        baseline=option.pc_baseline,
+        candidate=option.pc_candidate,
+        concurrency=option.pc_concurrency,
+        repeat=option.pc_repeat,
+        timeout=option.pc_timeout,
+        seed=option.pc_seed,
+        dry_run=option.pc_dry_run,
+    )
+    if (cli.repeat is not None and cli.repeat < 1) or (cli.concurrency is not None and cli.concurrency < 1):
+        raise pytest.UsageError("--pc-repeat and --pc-concurrency need a number >= 1")
+    ini = {key: config.getini(f"promptcheck_{key}") for key in _INI_KEYS}
+    try:
+        project = load_project_config(config.rootpath, config.inipath, ini, cli, cwd=Path(config.invocation_params.dir))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"pytest-promptcheck: {exc}") from None
+    state = config.stash[SESSION_KEY] = PromptSession(config, project)
+    from . import builtins
+
+    config.pluginmanager.register(builtins, "promptcheck-builtins")
+    config.pluginmanager.register(state.tally, "promptcheck-tally")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    project = get_session(parent.config).project
+    if not any(fnmatch.fnmatch(file_path.name, pattern) for pattern in project.files):
+        return None
+    if _SKIP_DIRS.intersection(file_path.parts):
+        return None
+    from .collect import PromptFile
+
+    return PromptFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = get_session(session.config)
+    if not state.suites_collected:
+        return
+    from .collect import PromptItem, check_providers
+
+    items = [item for item in session.items if isinstance(item, PromptItem)]
+    check_providers(items, state)
+    if state.project.dry_run:
+        from .report.dryrun import dry_run_lines
+
+        state.dry_run_lines = list(dry_run_lines(items, verbose=session.config.get_verbosity() > 0))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    state = get_session(config)
+    if not state.suites_collected:
+        return
+    from .report.terminal import write_summary
+
+    write_summary(terminalreporter, state)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].close()

@@ -1,0 +1,75 @@
+"""The provider boundary: our request and completion types, and the Provider protocol.
+
+Providers speak these dataclasses, never SDK objects, so the engine, assertions, records and
+exports never depend on which SDK produced an output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..config import ModelConfig, ProjectConfig
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One call: rendered messages for one model with its effective parameters."""
+
+    messages: tuple[dict[str, str], ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    timeout: float = 60.0
+    seed: int | None = None
+    sample_index: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a model answered, in our terms; ``latency_ms`` is filled by the engine when a provider leaves it."""
+
+    output: str
+    finish_reason: str | None = None
+    usage: Usage = Usage()
+    latency_ms: float | None = None
+    served_model: str | None = None
+    cached: bool = False
+
+    def cost(self, price: dict[str, float] | None) -> float | None:
+        """USD cost from a model's ``price`` (per million tokens), or None when unknown."""
+        if not price or self.usage.input_tokens is None or self.usage.output_tokens is None:
+            return None
+        return (
+            self.usage.input_tokens * float(price.get("input_per_mtok", 0.0))
+            + self.usage.output_tokens * float(price.get("output_per_mtok", 0.0))
+        ) / 1_000_000
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider factory may need besides its model's configuration."""
+
+    project: ProjectConfig
+    rootdir: Path
+
+
+class Provider(Protocol):
+    """A model backend. One instance per configured model and process; calls may run concurrently."""
+
+    async def complete(self, request: ModelRequest) -> Completion:
+        """Answer one request, or raise :class:`~pytest_promptcheck.errors.ProviderError`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release clients and connections at the end of the session."""
+        ...
+
+
+ProviderFactory = Callable[[ModelConfig, ProviderContext], Provider]

@@ -1,0 +1,117 @@
+"""The ``openai`` provider: Chat Completions through the official SDK.
+
+Also any OpenAI-compatible server (vLLM, Ollama, TGI, llama.cpp) through ``base_url``. The SDK's
+own retries are off (``max_retries=0``) and every call has an explicit timeout: the engine owns
+retries, so a call is never retried twice over or left hanging.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..config import ModelConfig
+from ..errors import ConfigError, MissingDependencyError, ProviderError
+from .base import Completion, ModelRequest, ProviderContext, Usage
+
+# Generic parameter names used in suites, mapped to what Chat Completions calls them.
+_PARAM_ALIASES = {"max_new_tokens": "max_tokens"}
+_RETRYABLE_STATUS = {408, 409, 429}
+
+
+class OpenAIProvider:
+    def __init__(self, model: ModelConfig, context: ProviderContext) -> None:
+        try:
+            import openai
+        except ImportError:
+            raise MissingDependencyError("The OpenAI provider", "openai") from None
+        self._openai = openai
+        self.model = model
+        if not model.model:
+            raise ConfigError(f'model {model.name!r} (openai): set `model = "..."` (e.g. gpt-4o-mini)')
+        base_url = model.resolved("base_url")
+        self.client = openai.AsyncOpenAI(
+            api_key=_api_key(model, base_url),
+            base_url=base_url,
+            max_retries=0,
+            timeout=model.timeout or context.project.timeout,
+        )
+
+    async def complete(self, request: ModelRequest) -> Completion:
+        openai = self._openai
+        kwargs: dict[str, Any] = {_PARAM_ALIASES.get(k, k): v for k, v in request.params.items()}
+        if request.seed is not None:
+            kwargs.setdefault("seed", request.seed)
+        try:
+            response = await self.client.chat.completions.create(
+                model=str(self.model.resolved("model")),
+                messages=[dict(m) for m in request.messages],  # type: ignore[misc]
+                timeout=request.timeout,
+                **kwargs,
+            )
+        except openai.APITimeoutError:
+            raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
+        except openai.APIConnectionError as exc:
+            raise self._error(f"connection failed: {exc.__cause__ or exc}", retryable=True) from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            raise self._error(
+                _status_message(exc),
+                status=status,
+                retryable=status in _RETRYABLE_STATUS or status >= 500,
+                headers=exc.response.headers,
+            ) from None
+        except openai.APIResponseValidationError as exc:
+            raise self._error(f"malformed response from the server: {exc.message}") from None
+        except (ValueError, TypeError) as exc:  # a body that is not JSON at all surfaces as a decode error
+            raise self._error(f"malformed response from the server: {exc}") from None
+        return self._completion(response)
+
+    def _completion(self, response: Any) -> Completion:
+        choices = getattr(response, "choices", None)
+        if not choices or getattr(choices[0], "message", None) is None:
+            raise self._error("malformed response from the server: no choices[0].message")
+        choice = choices[0]
+        usage = getattr(response, "usage", None)
+        return Completion(
+            output=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            usage=Usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)),
+            served_model=getattr(response, "model", None),
+        )
+
+    def _error(
+        self, message: str, *, status: int | None = None, retryable: bool = False, headers: Any = None
+    ) -> ProviderError:
+        error = ProviderError("openai", self.model.name, message, status=status, retryable=retryable)
+        error.headers = dict(headers) if headers is not None else {}  # type: ignore[attr-defined]
+        return error
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _api_key(model: ModelConfig, base_url: str | None) -> str:
+    env_name = model.api_key_env or "OPENAI_API_KEY"
+    key = os.environ.get(env_name)
+    if key:
+        return key
+    if model.api_key_env or not base_url:
+        raise ConfigError(
+            f"model {model.name!r} (openai) needs an API key: export {env_name}=... "
+            "(or set base_url for a local OpenAI-compatible server, which needs none)"
+        )
+    return "not-needed"  # local servers ignore the key, but the SDK requires one
+
+
+def _status_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def create(model: ModelConfig, context: ProviderContext) -> OpenAIProvider:
+    return OpenAIProvider(model, context)

@@ -1,0 +1,88 @@
+"""The ``python`` provider: any callable ``module:function`` (your app, a pipeline, a test stub).
+
+The function receives ``messages`` (list of ``{"role", "content"}``) and ``params`` (dict) and
+returns the output text, or a dict with ``output`` and optional ``usage`` (``input_tokens``,
+``output_tokens``) and ``finish_reason``. It may be ``async def``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+from .base import Completion, ModelRequest, ProviderContext, Usage
+
+
+def import_function(ref: str, rootdir: Path, *, what: str) -> Callable[..., Any]:
+    """Import ``module:function`` (``module:Class.method`` too), with the rootdir importable."""
+    module_name, sep, qualname = ref.partition(":")
+    if not sep or not module_name or not qualname:
+        raise ConfigError(f"{what}: {ref!r} is not `module:function` (e.g. myapp.llm:generate)")
+    root = str(rootdir)
+    if root not in sys.path:
+        sys.path.insert(0, root)  # like pytest's rootdir conftest imports: user code lives there
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{what}: cannot import module {module_name!r}: {exc}") from None
+    for part in qualname.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ConfigError(f"{what}: module {module_name!r} has no attribute {qualname!r}") from None
+    if not callable(target):
+        raise ConfigError(f"{what}: {ref!r} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+class PythonProvider:
+    """Calls a Python function; sync functions run in a worker thread so the engine loop stays free."""
+
+    def __init__(self, model: ModelConfig, context: ProviderContext) -> None:
+        if not model.function:
+            raise ConfigError(f'model {model.name!r} (python): set `function = "module:function"`')
+        self.model = model
+        self.function = import_function(model.function, context.rootdir, what=f"model {model.name!r}")
+        self.is_async = inspect.iscoroutinefunction(self.function)
+
+    async def complete(self, request: ModelRequest) -> Completion:
+        messages = [dict(m) for m in request.messages]
+        params = dict(request.params)
+        if request.seed is not None:
+            params.setdefault("seed", request.seed)
+        if self.is_async:
+            result = await self.function(messages, params)
+        else:
+            result = await asyncio.to_thread(self.function, messages, params)
+        return _to_completion(result, self.model)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _to_completion(result: Any, model: ModelConfig) -> Completion:
+    if isinstance(result, str):
+        return Completion(output=result, finish_reason="stop")
+    if isinstance(result, dict) and isinstance(result.get("output"), str):
+        usage = result.get("usage") or {}
+        return Completion(
+            output=result["output"],
+            finish_reason=result.get("finish_reason", "stop"),
+            usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
+            latency_ms=result.get("latency_ms"),
+        )
+    raise TypeError(
+        f"python model {model.name!r} ({model.function}) returned {type(result).__name__}; "
+        "return the output text or a dict with an 'output' string"
+    )
+
+
+def create(model: ModelConfig, context: ProviderContext) -> PythonProvider:
+    return PythonProvider(model, context)

@@ -1,0 +1,1 @@
+"""What people read: failure explanations, the terminal summary, reports."""

@@ -1,0 +1,97 @@
+"""Per-session state of the plugin, kept on ``config.stash`` (no module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .config import ProjectConfig
+
+if TYPE_CHECKING:
+    from .assertions.base import AssertionRegistry
+    from .assertions.evaluate import Verdict
+    from .engine import Engine
+    from .providers.registry import ProviderRegistry
+    from .report.terminal import RunTally
+    from .snapshots import SnapshotStore
+
+
+@dataclass
+class Registries:
+    providers: ProviderRegistry
+    assertions: AssertionRegistry
+
+
+@dataclass
+class PromptSession:
+    """Everything the plugin holds for one pytest session (one per xdist worker)."""
+
+    config: pytest.Config
+    project: ProjectConfig
+    registries: dict[Path, Registries] = field(default_factory=dict)
+    snapshots: dict[Path, SnapshotStore] = field(default_factory=dict)
+    verdicts: list[Verdict] = field(default_factory=list)
+    suites_collected: int = 0
+    registered_tags: set[str] = field(default_factory=set)
+    dry_run_lines: list[str] = field(default_factory=list)
+    tally: RunTally = field(default_factory=lambda: _new_tally())
+    _engine: Engine | None = None
+
+    def registries_for(self, node: pytest.Collector) -> Registries:
+        """Providers and assertions visible from ``node``'s directory (conftest registrations apply below)."""
+        key = node.path.parent
+        found = self.registries.get(key)
+        if found is None:
+            from .assertions.base import AssertionRegistry
+            from .providers.registry import ProviderRegistry
+
+            found = Registries(ProviderRegistry(), AssertionRegistry())
+            node.ihook.pytest_promptcheck_register_providers(registry=found.providers)
+            node.ihook.pytest_promptcheck_register_assertions(registry=found.assertions)
+            self.registries[key] = found
+        return found
+
+    def snapshot_store(self, suite_path: Path, suite_name: str) -> SnapshotStore:
+        from .snapshots import SnapshotStore, snapshot_path
+
+        path = snapshot_path(suite_path, suite_name)
+        store = self.snapshots.get(path)
+        if store is None:
+            store = self.snapshots[path] = SnapshotStore(path)
+        return store
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from .engine import Engine
+            from .providers.base import ProviderContext
+
+            self._engine = Engine(ProviderContext(self.project, self.config.rootpath))
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def suite_cache_dir(self) -> Path | None:
+        cache: Any = getattr(self.config, "cache", None)
+        if cache is None:
+            return None
+        return Path(cache.mkdir("promptcheck-suites"))
+
+
+def _new_tally() -> RunTally:
+    from .report.terminal import RunTally
+
+    return RunTally()
+
+
+SESSION_KEY = pytest.StashKey[PromptSession]()
+
+
+def get_session(config: pytest.Config) -> PromptSession:
+    return config.stash[SESSION_KEY]

@@ -1,0 +1,63 @@
+"""A parse cache for suites, keyed by content: loading a 10,000-case YAML file takes seconds.
+
+Entries live in pytest's cache directory (``.pytest_cache/d/promptcheck-suites/``) and hold the
+loaded suite plus the hashes of every file it referenced; an entry is used only when the suite
+file and all those files are byte-identical, so an edit anywhere is always picked up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from .load import LoadedSuite, load_suite
+
+_FORMAT = "1"  # bump when LoadedSuite / Suite change shape
+
+
+def _entry_key(path: Path, data: bytes, version: str) -> str:
+    digest = hashlib.sha256(f"{_FORMAT}:{version}:{path}".encode())
+    digest.update(data)
+    return digest.hexdigest()[:32]
+
+
+def _deps_unchanged(deps: dict[str, str]) -> bool:
+    for name, sha in deps.items():
+        try:
+            if hashlib.sha256(Path(name).read_bytes()).hexdigest() != sha:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> LoadedSuite:
+    """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
+    if cache_dir is None:
+        return load_suite(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return load_suite(path)  # reports the read error with file name
+    entry = cache_dir / f"{_entry_key(path, data, version)}.pickle"
+    try:
+        with entry.open("rb") as fh:
+            deps, loaded = pickle.load(fh)
+        if _deps_unchanged(deps):
+            return loaded  # type: ignore[no-any-return]
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+        pass  # missing or stale entry: load afresh
+    loaded = load_suite(path)
+    deps = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in loaded.suite.dependencies if p.is_file()}
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((deps, loaded), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry)  # atomic: concurrent xdist workers never read half an entry
+    except OSError:
+        pass  # a read-only cache dir only costs speed
+    return loaded
