@@ -134,6 +134,9 @@ def _items(
                 item = PromptItem.from_parent(
                     parent,
                     name=name,
+                    # pytest 9 keeps a structured id that splits "[...]" into params when it parses
+                    # ids (--lf); an id built from the name would keep the brackets and never match.
+                    nodeid=f"{parent.nodeid}::{name}",
                     case=case,
                     variant=variant,
                     model=project.models[model_name],

@@ -39,6 +39,8 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 _PLAIN = "?plain"  # tag given to untagged plain scalars; resolved below by the 1.2 core schema
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 _INT = re.compile(r"[-+]?[0-9]+\Z")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _NULLS = frozenset(["", "~", "null", "Null", "NULL"])
@@ -86,9 +88,11 @@ class _Loader(_Parser):  # type: ignore[misc, valid-type]
         pass
 
     def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode:
+        # Compare node kinds by their ``id``, not by class: libyaml's C module keeps the node classes
+        # of its first import, which differ from ``yaml.ScalarNode`` after a module reload (pytester).
+        if kind.id == "scalar":  # type: ignore[attr-defined]
             return _PLAIN if implicit[0] else _STR
-        return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
+        return _SEQ if kind.id == "sequence" else _MAP
 
 
 def _plain_scalar(value: str) -> Any:
@@ -118,9 +122,11 @@ class _Builder:
 
     def build(self, node: yaml.Node) -> Any:
         line = node.start_mark.line + 1
-        if isinstance(node, yaml.ScalarNode):
+        if node.id == "scalar":
             return self._scalar(node, line)
-        if isinstance(node, yaml.SequenceNode):
+        if node.tag not in (_SEQ, _MAP, "!"):
+            raise SuiteError.at(self.path, line, f"unsupported YAML tag {node.tag!r}; remove the tag")
+        if node.id == "sequence":
             seq = LineList(line)
             for item in node.value:
                 seq.append(self.build(item))
@@ -141,14 +147,19 @@ class _Builder:
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if key_node.tag == "tag:yaml.org,2002:merge" or (
-                isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<" and key_node.tag == _PLAIN
+                key_node.id == "scalar" and key_node.value == "<<" and key_node.tag == _PLAIN
             ):
                 raise SuiteError.at(
                     self.path, key_line, "YAML merge keys ('<<') are not part of YAML 1.2; use `defaults:`"
                 )
             key = self.build(key_node)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise SuiteError.at(self.path, key_line, "mapping keys must be plain scalars")
+                hint = (
+                    'a value that starts with `{{` must be quoted: p: "{{ var }} ..."'
+                    if key_node.id == "mapping" and key_node.flow_style
+                    else "use a plain word or quoted text as the key"
+                )
+                raise SuiteError.at(self.path, key_line, f"mapping keys must be plain scalars; {hint}")
             if key in mapping:
                 first = mapping.key_lines[key]
                 raise SuiteError.at(self.path, key_line, f"duplicate key {key!r} (first set on line {first}); keep one")
@@ -163,10 +174,8 @@ def load_yaml(text: str, path: Path) -> Any:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SuiteError.at(path, line, f"invalid YAML: {problem}") from None
+        line, message = _syntax_problem(exc)
+        raise SuiteError.at(path, line, f"invalid YAML: {message}") from None
     except yaml.YAMLError as exc:
         raise SuiteError.at(path, 0, f"invalid YAML: {exc}") from None
     finally:
@@ -176,6 +185,36 @@ def load_yaml(text: str, path: Path) -> Any:
     if node is None:
         return None
     return _Builder(path).build(node)
+
+
+_OPENERS = {
+    "while parsing a flow mapping": "`{`",
+    "while parsing a flow sequence": "`[`",
+    "while scanning a quoted scalar": "quote",
+}
+_HINTS = {
+    "tab character": "indent with spaces, never tabs",
+    "mapping values are not allowed": "quote a value that holds ': ' (e.g. p: \"Answer: yes or no\")",
+    "cannot start any token": "quote a value that starts with a special character (@, `, %, |, >)",
+    "another document": "a suite is one YAML document: remove the `---` line or move the rest to another file",
+}
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """(line, sentence) for a libyaml error: point at an unclosed `{`/`[`/quote where it opens."""
+    problem = exc.problem or exc.context or "syntax error"
+    pmark, cmark = exc.problem_mark, exc.context_mark
+    line = pmark.line + 1 if pmark is not None else (cmark.line + 1 if cmark is not None else 0)
+    opener = _OPENERS.get(exc.context or "")
+    if opener and cmark is not None:
+        end = f" ({problem} on line {line})" if pmark is not None else ""
+        return cmark.line + 1, f"the {opener} opened at column {cmark.column + 1} is never closed{end}; close it"
+    hint = next((h for key, h in _HINTS.items() if key in problem), "")
+    if not hint and cmark is not None and (exc.context or "").startswith("while parsing a block"):
+        hint = f"check the indentation: the keys of the block that starts on line {cmark.line + 1} must line up"
+    problem = problem.replace("but found another document", "a second document starts here")
+    column = f" (column {pmark.column + 1})" if pmark is not None else ""
+    return line, f"{problem}{column}; {hint or 'check the indentation and quoting here'}"
 
 
 def line_of(doc: Any, path: tuple[Any, ...] | list[Any]) -> int:
