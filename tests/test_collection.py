@@ -30,15 +30,17 @@ def test_item_ids_name_case_variant_and_model(pytester: pytest.Pytester, project
     project.suite("test_two", TWO_VARIANTS)
     project.suite("test_one", 'prompts: {p: "{{ x }}"}\ncases: [{id: c1, vars: {x: hi}}]\n')
     result = pytester.runpytest("--collect-only", "-q")
-    result.stdout.fnmatch_lines([
-        "test_one.prompts.yaml::c1[[]a[]]",
-        "test_one.prompts.yaml::c1[[]b[]]",
-        "test_two.prompts.yaml::refund[[]short-a[]]",
-        "test_two.prompts.yaml::refund[[]short-b[]]",
-        "test_two.prompts.yaml::refund[[]long-a[]]",
-        "test_two.prompts.yaml::login[[]long-b[]]",
-        "10 tests collected*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "test_one.prompts.yaml::c1[[]a[]]",
+            "test_one.prompts.yaml::c1[[]b[]]",
+            "test_two.prompts.yaml::refund[[]short-a[]]",
+            "test_two.prompts.yaml::refund[[]short-b[]]",
+            "test_two.prompts.yaml::refund[[]long-a[]]",
+            "test_two.prompts.yaml::login[[]long-b[]]",
+            "10 tests collected*",
+        ]
+    )
 
 
 def test_tags_are_markers_under_strict_markers(pytester: pytest.Pytester, project: PromptProject) -> None:
@@ -105,7 +107,9 @@ def test_reportinfo_points_at_the_case_line(pytester: pytest.Pytester, project: 
 def test_case_models_intersect_with_cli_selection(pytester: pytest.Pytester, project: PromptProject) -> None:
     """A case's `models` limit where it runs, and --pc-models narrows that further."""
     project.config({"a": "app:echo", "b": "app:echo", "c": "app:echo"})
-    project.suite("test_m", """
+    project.suite(
+        "test_m",
+        """
         prompts: {p: "{{ x }}"}
         cases:
           - id: only-ab
@@ -113,7 +117,8 @@ def test_case_models_intersect_with_cli_selection(pytester: pytest.Pytester, pro
             vars: {x: hi}
           - id: all
             vars: {x: hi}
-    """)
+    """,
+    )
     result = pytester.runpytest("--collect-only", "-q", "--pc-models", "b,c")
     result.stdout.fnmatch_lines(["*only-ab[[]b[]]", "*all[[]b[]]", "*all[[]c[]]", "3 tests collected*"])
 
@@ -131,7 +136,9 @@ def test_snapshot_and_cassette_folders_are_not_collected(pytester: pytest.Pytest
 
 def test_counterfactual_and_repeat_are_calls_inside_one_item(pytester: pytest.Pytester, project: PromptProject) -> None:
     """Counterfactual values and repeats run inside one item; one failing value fails the item."""
-    project.suite("test_cf", """
+    project.suite(
+        "test_cf",
+        """
         prompts: {p: "{{ ticket }}"}
         cases:
           - id: names
@@ -139,11 +146,14 @@ def test_counterfactual_and_repeat_are_calls_inside_one_item(pytester: pytest.Py
             counterfactual: { name: [Emily, Jamal, Wei] }
             repeat: 2
             assert: [ { not_contains: Jamal } ]
-    """)
+    """,
+    )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*2 of 6 calls failed*",
-        "*call (sample 0, name='Jamal')*",
-        "*output: Jamal reports a crash*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*2 of 6 calls failed*",
+            "*call (sample 0, name='Jamal')*",
+            "*output: Jamal reports a crash*",
+        ]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +22,6 @@ from .spec.cache import load_suite_cached
 from .spec.load import LoadedSuite, bindings
 from .spec.model import Case, PromptVariant, Suite
 
-# Tags become markers; these names already mean something to pytest itself.
-RESERVED_MARKERS = frozenset(
-    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
-)
-
 
 class PromptFile(pytest.File):
     """One ``test_*.prompts.yaml`` suite."""
@@ -41,7 +37,7 @@ class PromptFile(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SuiteError):
-            problems = excinfo.value.problems
+            problems = [_relative(p, self.config.invocation_params.dir) for p in excinfo.value.problems]
             head = f"{len(problems)} problem(s) in this suite; fix them and run again:" if len(problems) > 1 else ""
             return "\n".join(filter(None, [head, *map(str, problems)]))
         if isinstance(excinfo.value, ConfigError):
@@ -58,6 +54,7 @@ class _CasePreparer:
         self.suite = suite
         self.registries = registries
         self.problems: list[SuiteProblem] = []
+        self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
         self.context = PrepareContext(node.path.parent, node.config.rootpath)
 
     def prepare_all(self) -> dict[str, tuple[PreparedAssertion, ...]]:
@@ -75,12 +72,14 @@ class _CasePreparer:
 
     def _problem(self, case: Case | None, line: int, message: str) -> None:
         path = case.source if case is not None and case.source is not None else self.suite.path
-        self.problems.append(SuiteProblem(path, line, message, case.id if case else None))
+        seen = self._seen.get((path, line, message))
+        if seen is not None:  # the same line for several cases: it is in `defaults`, not one case's
+            seen.case = None
+            return
+        self._seen[(path, line, message)] = problem = SuiteProblem(path, line, message, case.id if case else None)
+        self.problems.append(problem)
 
     def _case(self, case: Case) -> tuple[PreparedAssertion, ...]:
-        for tag in case.tags:
-            if tag in RESERVED_MARKERS:
-                self._problem(case, case.line, f"tag {tag!r} collides with pytest's own `{tag}` marker; rename the tag")
         for name in case.models or ():
             if name not in self.state.project.models:
                 known = ", ".join(sorted(self.state.project.models)) or "none"
@@ -108,11 +107,28 @@ class _CasePreparer:
             return None
         kind, negated = resolved
         try:
-            arg = kind.prepared(spec.arg, self.context)
+            arg = kind.prepared(_plain(spec.arg), self.context)
         except BadArgument as exc:
             self._problem(case, spec.line, str(exc))
             return None
         return PreparedAssertion(spec, kind, arg, negate=negated != spec.negate)
+
+
+def _plain(value: Any) -> Any:
+    """A YAML argument as plain dicts/lists, so messages say ``dict``/``list`` (not LineDict)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _relative(problem: SuiteProblem, base: Path) -> SuiteProblem:
+    """The problem with its path relative to where pytest was run (shorter, still clickable)."""
+    try:
+        return dataclasses.replace(problem, path=problem.path.relative_to(base))
+    except ValueError:
+        return problem
 
 
 def _items(
@@ -211,12 +227,18 @@ class PromptItem(pytest.Item):
         state = get_session(self.config)
         if state.project.dry_run:
             pytest.skip("dry run (--pc-dry-run): no model called")
-        factory = state.registries_for(self.parent).providers.get(self.model.provider)  # type: ignore[arg-type]
-        if factory is None:
-            raise ConfigError(_unknown_provider(self.model, state.registries_for(self.parent)))  # type: ignore[arg-type]
-        planned = self.planned_calls()
-        futures = [state.engine.submit(self.model, factory, request) for *_, request in planned]
-        self.completions = [(s, b, m, f.result()) for (s, b, m, _), f in zip(planned, futures)]
+        registries = state.registries_for(self.parent)  # type: ignore[arg-type]
+        factory = registries.providers.get(self.model.provider)
+        try:
+            if factory is None:
+                raise ConfigError(_unknown_provider(self.model, registries))
+            planned = self.planned_calls()
+            futures = [state.engine.submit(self.model, factory, request) for *_, request in planned]
+            self.completions = [(s, b, m, f.result()) for (s, b, m, _), f in zip(planned, futures)]
+        except (ProviderError, ConfigError) as exc:
+            # Setup errors bypass repr_failure; fail without a traceback: the message says it all.
+            what = "model call failed" if isinstance(exc, ProviderError) else "configuration problem"
+            pytest.fail(f"{self._header()}\n{what}: {exc}", pytrace=False)
 
     def runtest(self) -> None:
         state = get_session(self.config)
@@ -251,10 +273,6 @@ class PromptItem(pytest.Item):
         if isinstance(error, PromptAssertionError):
             verbose = self.config.get_verbosity() > 0
             return format_failure(error.verdict, header=self._header(), verbose=verbose)
-        if isinstance(error, ProviderError):
-            return f"{self._header()}\nmodel call failed: {error}"
-        if isinstance(error, ConfigError):
-            return f"{self._header()}\n{error}"
         return super().repr_failure(excinfo)
 
     def _header(self) -> str:

@@ -117,11 +117,16 @@ class ProjectConfig:
     source: str = "defaults"
 
     def models_for(self, case_models: tuple[str, ...] | None) -> tuple[str, ...]:
-        """The models a case runs on: its own list (or the default list), intersected with --pc-models."""
-        names = case_models or self.default_models or tuple(self.models)
+        """The models a case runs on.
+
+        --pc-models replaces the config's default list (the command line wins) but is intersected with
+        a case's own ``models`` (a case never runs on a model it excludes).
+        """
         if self.selected_models is not None:
-            names = tuple(n for n in names if n in self.selected_models)
-        return names
+            if case_models is None:
+                return self.selected_models
+            return tuple(n for n in case_models if n in self.selected_models)
+        return case_models or self.default_models or tuple(self.models)
 
 
 @dataclass(frozen=True)
@@ -220,8 +225,11 @@ def load_project_config(
 def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectConfig:
     """Layer the command line over the file configuration; unknown model names are usage errors."""
     models = dict(project.models)
+    default_models = project.default_models
     for spec in cli.model_specs:
         name, model = parse_model_spec(spec, existing=models, cwd=cwd)
+        if name not in models and default_models is not None:
+            default_models = (*default_models, name)  # a model defined on the command line is meant to run
         models[name] = model
     selected = None
     if cli.models:
@@ -229,6 +237,7 @@ def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectC
     project = replace(
         project,
         models=models,
+        default_models=default_models,
         selected_models=selected,
         baseline=cli.baseline or project.baseline,
         candidate=cli.candidate or project.candidate,

@@ -102,7 +102,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     state = get_session(config)
-    if not state.suites_collected:
+    if not state.suites_collected and not state.tally.outcomes:  # the xdist controller collects nothing
         return
     from .report.terminal import write_summary
 

@@ -49,7 +49,8 @@ class PythonProvider:
         if not model.function:
             raise ConfigError(f'model {model.name!r} (python): set `function = "module:function"`')
         self.model = model
-        self.function = import_function(model.function, context.rootdir, what=f"model {model.name!r}")
+        function = model.resolved("function") or ""
+        self.function = import_function(function, context.rootdir, what=f"model {model.name!r}")
         self.is_async = inspect.iscoroutinefunction(self.function)
 
     async def complete(self, request: ModelRequest) -> Completion:
