@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .load import LoadedSuite, load_suite
 
-_FORMAT = "1"  # bump when LoadedSuite / Suite change shape
+_FORMAT = "2"  # bump when LoadedSuite / Suite change shape
 
 
 def _entry_key(path: Path, data: bytes, version: str) -> str:

@@ -22,6 +22,11 @@ from .yamlload import LineDict, LineList, line_of, load_yaml
 
 MODIFIERS = ("weight", "not", "message")
 _PROMPT_SUFFIXES = (".txt", ".md", ".j2", ".jinja", ".prompt")
+_RELATIVE = "paths are relative to the suite file"
+# Tags become markers; these names already mean something to pytest itself.
+RESERVED_MARKERS = frozenset(
+    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
+)
 _CASE_ROW_KEYS = ("id", "vars", "ideal", "tags", "assert", "models", "params", "repeat", "threshold", "description")
 
 
@@ -69,14 +74,18 @@ class _SuiteLoader:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SuiteError.at(self.path, 0, f"the suite is not UTF-8 text ({exc.reason})") from None
+            line = data[: exc.start].count(b"\n") + 1
+            raise SuiteError.at(
+                self.path, line, f"the suite is not UTF-8 text ({exc.reason}); save it as UTF-8"
+            ) from None
         doc = load_yaml(text, self.path)
         if not isinstance(doc, LineDict):
-            raise SuiteError.at(self.path, getattr(doc, "line", 1), "a suite is a mapping with `prompts:` and `cases:`")
+            raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
         self.problems.extend(validate_document(doc, self.path))
         self._fail_if_problems()
         variants = self._variants(doc)
         defaults = doc.get("defaults", LineDict(0))
+        self._check_tags(defaults.get("tags"), None)
         cases = [self._case(raw, defaults) for raw in doc.get("cases", [])]
         for ref, ref_line in self._cases_from_refs(doc):
             cases.extend(self._cases_from(ref, ref_line, defaults))
@@ -119,7 +128,7 @@ class _SuiteLoader:
     def _prompts_from(self, folder: str, line: int, existing: list[PromptVariant]) -> list[PromptVariant]:
         root = (self.dir / folder).resolve()
         if not root.is_dir():
-            self.problem(line, f"prompts_from: folder {folder!r} not found (looked in {root})")
+            self.problem(line, f"prompts_from: folder {folder!r} not found (looked in {root}); {_RELATIVE}")
             return []
         taken = {v.name for v in existing}
         found = []
@@ -136,11 +145,12 @@ class _SuiteLoader:
             self.problem(line, f"prompts_from: no prompt files ({', '.join(_PROMPT_SUFFIXES)}) in {folder!r}")
         return found
 
-    def _read_dependency(self, file: Path, line: int, what: str) -> bytes | None:
+    def _read_dependency(self, file: Path, line: int, what: str, ref: str | None = None) -> bytes | None:
         try:
             data = file.read_bytes()
         except OSError as exc:
-            self.problem(line, f"{what} {str(file)!r} cannot be read: {exc.strerror}")
+            shown = repr(ref) if ref is not None else repr(str(file))
+            self.problem(line, f"{what} {shown} cannot be read ({exc.strerror}; looked for {file}); {_RELATIVE}")
             return None
         self.dependencies[file] = data
         return data
@@ -156,6 +166,7 @@ class _SuiteLoader:
         tags = list(dict.fromkeys([*defaults.get("tags", []), *raw.get("tags", [])]))
         params = {**defaults.get("params", {}), **raw.get("params", {})}
         case_id = str(raw["id"])
+        self._check_tags(raw.get("tags"), case_id, source)
         repeat = merged.get("repeat", 1)
         models = merged.get("models")
         models_line = (raw if "models" in raw else defaults).key_lines.get("models", 0) if models else 0
@@ -175,6 +186,12 @@ class _SuiteLoader:
             description=merged.get("description"),
             source=source,
         )
+
+    def _check_tags(self, tags: Any, case_id: str | None, path: Path | None = None) -> None:
+        for tag, line in zip(tags or [], _item_lines(tags)):
+            if tag in RESERVED_MARKERS:
+                message = f"tag {tag!r} collides with pytest's own `{tag}` marker (tags become markers); rename the tag"
+                self.problem(line, message, case_id, path=path)
 
     def _assertion(self, item: Any, line: int, case_id: str) -> AssertionSpec:
         if isinstance(item, str):
@@ -204,7 +221,7 @@ class _SuiteLoader:
 
     def _cases_from(self, ref: str, line: int, defaults: LineDict) -> list[Case]:
         file = (self.dir / ref).resolve()
-        data = self._read_dependency(file, line, "cases_from file")
+        data = self._read_dependency(file, line, "cases_from: file", ref)
         if data is None:
             return []
         text = data.decode("utf-8-sig")
@@ -213,14 +230,14 @@ class _SuiteLoader:
         elif file.suffix == ".csv":
             rows = self._csv_rows(file, text)
         else:
-            self.problem(line, f"cases_from: {ref!r} must be a .jsonl or .csv file")
+            self.problem(line, f"cases_from: {ref!r} must be a .jsonl file (one JSON object per line) or a .csv file")
             return []
         cases = []
         for row_line, row in rows:
             problems = validate_document(row, file, subschema="case")
             if problems:
                 for p in problems:
-                    self.problem(row_line, f"row: {p.message}", path=file)
+                    self.problem(row_line, p.message, path=file)
                 continue
             cases.append(self._case(row, defaults, source=file))
         return cases
@@ -233,10 +250,18 @@ class _SuiteLoader:
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError as exc:
-                self.problem(number, f"row is not valid JSON: {exc.msg} (column {exc.colno})", path=file)
+                self.problem(
+                    number,
+                    f"row is not valid JSON: {exc.msg} (column {exc.colno}); write one JSON object per line",
+                    path=file,
+                )
                 continue
             if not isinstance(value, dict):
-                self.problem(number, "row must be a JSON object with id, vars, ideal, tags", path=file)
+                self.problem(
+                    number,
+                    f'row {raw.strip()[:40]!r} is not a JSON object; write {{"id": ..., "vars": {{...}}}}',
+                    path=file,
+                )
                 continue
             rows.append((number, _with_lines(value, number)))
         return rows
@@ -286,23 +311,36 @@ class _SuiteLoader:
         self, variants: list[PromptVariant], cases: list[Case]
     ) -> dict[tuple[str, str], tuple[Messages, ...]]:
         rendered = {}
+        broken: set[str] = set()  # variants whose template itself is wrong: reported once, at the prompt
         for case in cases:
             case_bindings = bindings(case)
             for variant in variants:
+                if variant.name in broken:
+                    continue
                 try:
                     rendered[(case.id, variant.name)] = tuple(
                         self.renderer.render(variant, case.vars, b) for b in case_bindings
                     )
                 except RenderError as exc:
+                    if exc.in_template:
+                        broken.add(variant.name)
+                        self.problem(variant.line, f"prompt {variant.name!r}: {exc}")
+                        continue
+                    fix = "; define it in the case's `vars` (or `defaults.vars`)" if exc.undefined else ""
                     self.problem(
                         case.line,
-                        f"prompt {variant.name!r} (line {variant.line}): {exc}; "
-                        "define it in the case's `vars` (or `defaults.vars`)",
+                        f"prompt {variant.name!r} (line {variant.line}): {exc}{fix}",
                         case.id,
                         path=case.source,
                     )
-                    break
+                    break  # one missing variable per case is enough to act on
         return rendered
+
+
+def _not_a_mapping(doc: Any) -> str:
+    what = "empty" if doc is None else "a list" if isinstance(doc, list) else f"a single value ({doc!r:.40})"
+    fix = " (put `cases:` above the list)" if isinstance(doc, list) else ""
+    return f"the suite is {what}; a suite is a mapping with `prompts:` and `cases:`{fix}"
 
 
 def _messages(prompt: str | LineList) -> tuple[MessageTemplate, ...]:
@@ -339,4 +377,4 @@ def _with_lines(value: Any, line: int) -> Any:
     return value
 
 
-__all__ = ["MODIFIERS", "LoadedSuite", "bindings", "line_of", "load_suite"]
+__all__ = ["MODIFIERS", "RESERVED_MARKERS", "LoadedSuite", "bindings", "line_of", "load_suite"]

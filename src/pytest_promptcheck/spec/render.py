@@ -18,7 +18,16 @@ Messages = tuple[dict[str, str], ...]
 
 
 class RenderError(Exception):
-    """A template could not be compiled or rendered; the message says which variable or syntax."""
+    """A template could not be compiled or rendered; the message says which variable or syntax.
+
+    ``in_template`` is true when the template itself is wrong (syntax, unreadable ``file()``), the
+    same for every case; false when a case lacks a variable.
+    """
+
+    def __init__(self, message: str, *, in_template: bool = False, undefined: bool = False) -> None:
+        super().__init__(message)
+        self.in_template = in_template
+        self.undefined = undefined  # a variable is missing: the fix is to define it in `vars`
 
 
 class PromptRenderer:
@@ -36,7 +45,11 @@ class PromptRenderer:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise RenderError(f"file({relative!r}): cannot read {path}: {exc.strerror}") from None
+            raise RenderError(
+                f"file({relative!r}) cannot be read ({exc.strerror}; looked for {path}); "
+                "paths are relative to the suite file",
+                in_template=True,
+            ) from None
         self.included.add(path)
         return text
 
@@ -46,7 +59,12 @@ class PromptRenderer:
             try:
                 template = self.env.from_string(source)
             except jinja2.TemplateSyntaxError as exc:
-                raise RenderError(f"template syntax error: {exc.message}") from None
+                where = f" on template line {exc.lineno}" if "\n" in source.strip() else ""
+                raise RenderError(
+                    f"template syntax error{where}: {(exc.message or '').rstrip('.')}; check that every `{{{{` has its `}}}}` "
+                    "and every `{% %}` block is closed",
+                    in_template=True,
+                ) from None
             self._compiled[source] = template
         return template
 
@@ -56,11 +74,11 @@ class PromptRenderer:
         try:
             return self.compile(source).render(values)
         except jinja2.UndefinedError as exc:
-            raise RenderError(f"{_undefined_name(exc)} is undefined") from None
+            raise RenderError(f"{_undefined_name(exc)} is undefined", undefined=True) from None
         except RenderError:
             raise
         except jinja2.TemplateError as exc:
-            raise RenderError(f"template error: {exc}") from None
+            raise RenderError(f"template error: {exc}; fix the template expression") from None
 
     def render(
         self, variant: PromptVariant, variables: Mapping[str, Any], binding: Mapping[str, Any] | None = None
@@ -70,7 +88,10 @@ class PromptRenderer:
         if binding:
             for key, value in values.items():
                 if isinstance(value, str):
-                    values[key] = self.render_text(value, binding)
+                    try:
+                        values[key] = self.render_text(value, binding)
+                    except RenderError as exc:
+                        raise RenderError(f"vars.{key}: {exc}", undefined=exc.undefined) from None
             values.update({k: v for k, v in binding.items() if k not in variables})
         return tuple(
             {"role": message.role, "content": self.render_text(message.content, values)} for message in variant.messages

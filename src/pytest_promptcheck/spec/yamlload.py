@@ -92,7 +92,7 @@ class _Loader(_Parser):  # type: ignore[misc, valid-type]
         # of its first import, which differ from ``yaml.ScalarNode`` after a module reload (pytester).
         if kind.id == "scalar":  # type: ignore[attr-defined]
             return _PLAIN if implicit[0] else _STR
-        return _SEQ if kind.id == "sequence" else _MAP
+        return _SEQ if kind.id == "sequence" else _MAP  # type: ignore[attr-defined]
 
 
 def _plain_scalar(value: str) -> Any:
@@ -125,7 +125,7 @@ class _Builder:
         if node.id == "scalar":
             return self._scalar(node, line)
         if node.tag not in (_SEQ, _MAP, "!"):
-            raise SuiteError.at(self.path, line, f"unsupported YAML tag {node.tag!r}; remove the tag")
+            raise SuiteError.at(self.path, line, _bad_tag(node.tag))
         if node.id == "sequence":
             seq = LineList(line)
             for item in node.value:
@@ -140,7 +140,7 @@ class _Builder:
             return _plain_scalar(node.value)
         if tag in (_STR, "!"):
             return node.value
-        raise SuiteError.at(self.path, line, f"unsupported YAML tag {tag!r}; remove the tag")
+        raise SuiteError.at(self.path, line, _bad_tag(tag))
 
     def _mapping(self, node: yaml.MappingNode, line: int) -> LineDict:
         mapping = LineDict(line)
@@ -185,6 +185,11 @@ def load_yaml(text: str, path: Path) -> Any:
     if node is None:
         return None
     return _Builder(path).build(node)
+
+
+def _bad_tag(tag: str) -> str:
+    shown = tag.replace("tag:yaml.org,2002:", "!!")
+    return f"unsupported YAML tag {shown!r}; a suite holds plain data only: remove the tag"
 
 
 _OPENERS = {
