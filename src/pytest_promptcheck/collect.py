@@ -19,8 +19,7 @@ from .providers.base import Completion, ModelRequest
 from .report.failure import format_failure
 from .session import PromptSession, Registries, get_session
 from .spec.cache import load_suite_cached
-from .spec.load import LoadedSuite, bindings
-from .spec.model import Case, PromptVariant, Suite
+from .spec.model import Case, LoadedSuite, PromptVariant, Suite, bindings
 
 
 class PromptFile(pytest.File):

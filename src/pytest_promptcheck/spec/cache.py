@@ -13,9 +13,9 @@ import pickle
 import tempfile
 from pathlib import Path
 
-from .load import LoadedSuite, load_suite
+from .model import LoadedSuite
 
-_FORMAT = "2"  # bump when LoadedSuite / Suite change shape
+_FORMAT = "3"  # bump when LoadedSuite / Suite change shape
 
 
 def _entry_key(path: Path, data: bytes, version: str) -> str:
@@ -36,6 +36,8 @@ def _deps_unchanged(deps: dict[str, str]) -> bool:
 
 def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> LoadedSuite:
     """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
+    from .load import load_suite  # lazily: PyYAML, Jinja2 and jsonschema are only needed on a miss
+
     if cache_dir is None:
         return load_suite(path)
     try:

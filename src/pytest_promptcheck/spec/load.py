@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import SuiteError, SuiteProblem
-from .model import AssertionSpec, Case, MessageTemplate, PromptVariant, RepeatSpec, Suite
+from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
 from .validate import validate_document
 from .yamlload import LineDict, LineList, line_of, load_yaml
@@ -28,22 +27,6 @@ RESERVED_MARKERS = frozenset(
     {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
 )
 _CASE_ROW_KEYS = ("id", "vars", "ideal", "tags", "assert", "models", "params", "repeat", "threshold", "description")
-
-
-class LoadedSuite:
-    """A :class:`Suite` plus the prompts rendered for every case × variant × counterfactual value."""
-
-    def __init__(self, suite: Suite, rendered: dict[tuple[str, str], tuple[Messages, ...]]) -> None:
-        self.suite = suite
-        self.rendered = rendered
-
-
-def bindings(case: Case) -> list[dict[str, Any]]:
-    """The counterfactual assignments of a case (the product of its value lists), or one empty one."""
-    if not case.counterfactual:
-        return [{}]
-    keys = list(case.counterfactual)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*case.counterfactual.values())]
 
 
 def load_suite(path: Path) -> LoadedSuite:

@@ -6,6 +6,7 @@ These are plain frozen dataclasses with line numbers kept, so that anything foun
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,28 @@ class Suite:
             if base.endswith(suffix):
                 return base[: -len(suffix)]
         return base
+
+
+Messages = tuple[dict[str, str], ...]
+
+
+class LoadedSuite:
+    """A :class:`Suite` plus the prompts rendered for every case × variant × counterfactual value.
+
+    Rendered once at load time (and kept in the parse cache), so collection never re-renders.
+    """
+
+    def __init__(self, suite: Suite, rendered: dict[tuple[str, str], tuple[Messages, ...]]) -> None:
+        self.suite = suite
+        self.rendered = rendered
+
+
+def bindings(case: Case) -> list[dict[str, Any]]:
+    """The counterfactual assignments of a case (the product of its value lists), or one empty one."""
+    if not case.counterfactual:
+        return [{}]
+    keys = list(case.counterfactual)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*case.counterfactual.values())]
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -12,9 +12,7 @@ from typing import Any
 
 import jinja2
 
-from .model import PromptVariant
-
-Messages = tuple[dict[str, str], ...]
+from .model import Messages, PromptVariant
 
 
 class RenderError(Exception):
