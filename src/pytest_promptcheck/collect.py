@@ -177,11 +177,13 @@ def _item_nodeid(parent: PromptFile, case_id: str, name: str) -> Any:
 
 
 def _marker(state: PromptSession, config: pytest.Config, tag: str) -> pytest.MarkDecorator:
-    if tag not in state.registered_tags:
-        state.registered_tags.add(tag)
+    """The marker for a tag, registered on first use so ``--strict-markers`` accepts it."""
+    marker = state.tag_markers.get(tag)
+    if marker is None:
         if tag not in {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}:
             config.addinivalue_line("markers", f"{tag}: promptcheck tag (from a suite's `tags:`)")
-    return getattr(pytest.mark, tag)  # type: ignore[no-any-return]
+        marker = state.tag_markers[tag] = getattr(pytest.mark, tag)
+    return marker
 
 
 class PromptItem(pytest.Item):

@@ -35,7 +35,7 @@ class PromptSession:
     snapshots: dict[Path, SnapshotStore] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     suites_collected: int = 0
-    registered_tags: set[str] = field(default_factory=set)
+    tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
     dry_run_lines: list[str] = field(default_factory=list)
     tally: RunTally = field(default_factory=lambda: _new_tally())
     _engine: Engine | None = None

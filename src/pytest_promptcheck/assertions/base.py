@@ -37,8 +37,12 @@ class Outcome:
     got: Any = None
     path: str | None = None  # the JSON path that differed, for structure assertions
     diff: bool = False  # show a unified diff of expected vs got
+    definite: bool = True  # False when the check could not be decided (e.g. usage not reported)
 
     def negated(self) -> Outcome:
+        """The outcome of ``not``; an undecided check fails either way (unknown is not "not")."""
+        if not self.definite:
+            return self
         return Outcome(
             not self.passed,
             1.0 - self.score,
@@ -143,15 +147,19 @@ def to_outcome(value: Any, name: str) -> Outcome:
     if isinstance(value, bool):
         return Outcome(value, 1.0 if value else 0.0)
     if isinstance(value, (int, float)):
-        score = float(value)
-        if not 0.0 <= score <= 1.0:
-            raise ValueError(f"assertion {name!r} returned score {score}; scores are between 0 and 1")
+        score = _score(value, name)
         return Outcome(score >= 0.5, score, f"score {score:.2f}")
     if isinstance(value, dict) and "pass" in value:
         passed = bool(value["pass"])
-        score = float(value.get("score", 1.0 if passed else 0.0))
+        score = _score(value.get("score", 1.0 if passed else 0.0), name)
         return Outcome(passed, score, str(value.get("reason", "")))
     raise TypeError(
-        f"assertion {name!r} returned {type(value).__name__}; return bool, a score in [0, 1], "
+        f"assertion `{name}` returned {type(value).__name__}; return bool, a score in [0, 1], "
         "or a dict with 'pass' (and optional 'score', 'reason')"
     )
+
+
+def _score(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"assertion `{name}` returned score {value!r}; scores are numbers between 0 and 1")
+    return float(value)

@@ -1,12 +1,15 @@
 """Custom assertions: ``python: module:function``.
 
-The function receives the output and the case context and returns bool, a score in [0, 1], a dict
-``{"pass", "score", "reason"}`` or an Outcome. Its own exceptions are real bugs and keep their
-traceback. Functions may also be registered by name through ``pytest_promptcheck_register_assertions``.
+The function (``def`` or ``async def``) receives the output and the case context and returns bool,
+a score in [0, 1], a dict ``{"pass", "score", "reason"}`` or an Outcome. Its own exceptions are real
+bugs and keep their traceback. Functions may also be registered by name through
+``pytest_promptcheck_register_assertions``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from typing import Any
 
 from ..errors import ConfigError
@@ -27,7 +30,11 @@ def _prepare_python(arg: Any, context: PrepareContext) -> Any:
 
 
 def python(output: str, function: Any, context: CheckContext) -> Any:
-    return function(output, context)
+    __tracebackhide__ = True  # an exception in the user's function shows the user's frames
+    result = function(output, context)
+    if inspect.iscoroutine(result):  # `async def` checks run to completion here
+        result = asyncio.run(result)
+    return result
 
 
 def register(registry: AssertionRegistry) -> None:

@@ -20,9 +20,11 @@ class PreparedAssertion:
     negate: bool
 
     def label(self) -> str:
-        name = f"not_{self.type.name}" if self.negate != self.spec.negate else self.type.name
+        """How the assertion reads in failure output: ``not_contains 'x'``, ``not contains 'x'``."""
+        written_not_ = self.negate != self.spec.negate  # written as `not_<name>`
+        prefix = ("not " if self.spec.negate else "") + ("not_" if written_not_ else "")
         arg = "" if self.spec.arg is None else f" {_short(self.spec.arg)}"
-        return f"{'not ' if self.spec.negate else ''}{name}{arg}".replace("not not_", "")
+        return f"{prefix}{self.type.name}{arg}"
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,11 @@ def check_call(
     binding: dict[str, Any],
 ) -> CallVerdict:
     """Run every assertion on one completion; user-code exceptions propagate with their traceback."""
+    __tracebackhide__ = True  # a user check's exception shows the user's frames, not ours
     output = context.completion.output
     results = []
     for prepared in assertions:
-        outcome = to_outcome(prepared.type.check(output, prepared.arg, context), prepared.type.name)
+        outcome = to_outcome(prepared.type.check(output, prepared.arg, context), prepared.label())
         if prepared.negate:
             outcome = outcome.negated()
         results.append(CheckResult(prepared, outcome))
@@ -115,4 +118,4 @@ def item_verdict(item_id: str, calls: list[CallVerdict], *, min_pass: float | No
 
 def _short(value: Any, limit: int = 50) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -17,12 +17,15 @@ def _bounds(name: str, arg: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
         value = arg.get(key)
         if key in arg and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
             raise BadArgument(f"`{name}` {key} must be a non-negative number, got {value!r}")
+    if "min" in arg and "max" in arg and arg["min"] > arg["max"]:
+        raise BadArgument(f"`{name}` min {arg['min']:g} is greater than max {arg['max']:g}; nothing can pass")
     return dict(arg)
 
 
-def _within(name: str, value: float | None, arg: dict[str, Any], unit: str) -> Outcome:
+def _within(name: str, value: float | None, arg: dict[str, Any], unit: str, missing: str = "") -> Outcome:
     if value is None:
-        return Outcome(False, 0.0, f"{name} unknown for this call ({unit} not reported)", arg, None)
+        why = missing or f"the provider reported no {unit}"
+        return Outcome(False, 0.0, f"{name} unknown for this call ({why})", None, None, definite=False)
     low, high = arg.get("min"), arg.get("max")
     ok = (low is None or value >= low) and (high is None or value <= high)
     bound = " and ".join(
@@ -48,7 +51,7 @@ def tokens(_output: str, arg: dict[str, Any], context: CheckContext) -> Outcome:
     value = counts.get(arg["kind"])
     if arg["kind"] == "total":
         value = None if None in counts.values() else (usage.input_tokens or 0) + (usage.output_tokens or 0)
-    return _within(f"{arg['kind']} tokens", value, arg, "tokens")
+    return _within(f"{arg['kind']} tokens", value, arg, "tokens", "the provider reported no token usage")
 
 
 def _prepare_finish_reason(arg: Any, _: PrepareContext) -> list[str]:
@@ -62,15 +65,16 @@ def _prepare_finish_reason(arg: Any, _: PrepareContext) -> list[str]:
 
 def finish_reason(_output: str, allowed: list[str], context: CheckContext) -> Outcome:
     got = context.completion.finish_reason
+    if got is None:
+        return Outcome(False, 0.0, "finish_reason unknown for this call (the provider reported none)", definite=False)
     ok = got in allowed
     return Outcome(ok, float(ok), "" if ok else f"finish_reason {got!r} not in {allowed}", allowed, got)
 
 
 def cost(_output: str, arg: dict[str, Any], context: CheckContext) -> Outcome:
-    value = context.completion.cost(context.model.price)
-    if value is None and not context.model.price:
-        return Outcome(False, 0.0, f"cost unknown: model {context.model.name!r} has no `price` configured", arg, None)
-    return _within("cost", value, arg, "USD")
+    price = context.model.price
+    missing = "the provider reported no token usage" if price else f"model {context.model.name!r} has no `price`"
+    return _within("cost", context.completion.cost(price), arg, "USD", missing)
 
 
 def register(registry: AssertionRegistry) -> None:

@@ -26,7 +26,9 @@ def _prepare_fuzzy(arg: Any, _: PrepareContext) -> dict[str, Any]:
     minimum = arg.get("min", 0.8)
     if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) or not 0 <= minimum <= 1:
         raise BadArgument(f"`fuzzy` min is a score between 0 and 1 (rapidfuzz ratio / 100), got {minimum!r}")
-    method = arg.get("method", "ratio").replace("token_set", "token_set_ratio").replace("_ratio_ratio", "_ratio")
+    method = arg.get("method", "ratio")
+    if isinstance(method, str) and not method.endswith("ratio"):
+        method += "_ratio"  # `token_set` is short for `token_set_ratio`
     if method not in _METHODS:
         raise BadArgument(f"`fuzzy` method must be one of {', '.join(_METHODS)}, got {arg.get('method')!r}")
     return {"value": arg["value"], "min": float(minimum), "scorer": getattr(fuzz, method), "method": method}
@@ -42,14 +44,12 @@ def fuzzy(output: str, arg: dict[str, Any], _: CheckContext) -> Outcome:
 def _prepare_snapshot(arg: Any, prepare: PrepareContext) -> dict[str, Any]:
     if arg is None:
         return {"min": None}
-    if (
-        isinstance(arg, dict)
-        and set(arg) <= {"min"}
-        and isinstance(arg.get("min"), (int, float))
-        and 0 <= arg["min"] <= 1
-    ):
-        return {"min": float(arg["min"])}
-    raise BadArgument(f"`snapshot` takes no argument, or {{min: 0.9}} for a fuzzy match, got {arg!r}")
+    minimum = arg.get("min") if isinstance(arg, dict) and set(arg) == {"min"} else None
+    if isinstance(minimum, (int, float)) and not isinstance(minimum, bool) and 0 <= minimum <= 1:
+        return {"min": float(minimum)}
+    raise BadArgument(
+        f"`snapshot` takes no argument, or {{min: 0.9}} for a fuzzy match (a score between 0 and 1), got {arg!r}"
+    )
 
 
 def snapshot(output: str, arg: dict[str, Any], context: CheckContext) -> Outcome:
@@ -62,7 +62,8 @@ def snapshot(output: str, arg: dict[str, Any], context: CheckContext) -> Outcome
             0.0,
             f"no snapshot stored for {context.call_key!r} in {where}; run pytest --pc-update to record it",
             None,
-            output,
+            None,
+            definite=False,
         )
     if arg["min"] is None:
         ok = stored.strip() == output.strip()

@@ -9,39 +9,44 @@ from typing import Any
 
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
 
-_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n?```", re.DOTALL)
+_FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n?```", re.DOTALL | re.IGNORECASE)
 _JSON_PATH_OPS = ("equals", "contains", "regex", "in", "exists")
 _NOT_JSON = object()
 
 
-def parse_json(output: str) -> Any:
-    """The JSON value of an output (bare, or the first ```json fenced block), else ``_NOT_JSON``."""
-    text = output.strip()
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str) -> Any:
+    """Strict JSON: Python's ``json`` would accept NaN and Infinity, which JSON does not have."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _parse(output: str) -> tuple[Any, str]:
+    """(the JSON value or ``_NOT_JSON``, why not): the bare output, else its first ```json block."""
     try:
-        return json.loads(text)
-    except ValueError:
-        pass
+        return _loads(output.strip()), ""
+    except ValueError as exc:
+        error = f"output is not JSON: {exc}"
     match = _FENCE.search(output)
     if match:
         try:
-            return json.loads(match.group(1))
-        except ValueError:
-            pass
-    return _NOT_JSON
+            return _loads(match.group(1)), ""
+        except ValueError as exc:
+            error = f"output is not JSON (in the ```json block): {exc}"
+    return _NOT_JSON, error
 
 
-def _json_error(output: str) -> str:
-    try:
-        json.loads(output.strip())
-    except ValueError as exc:
-        return f"output is not JSON: {exc}"
-    return "output is not JSON"
+def parse_json(output: str) -> Any:
+    """The JSON value of an output (bare, or the first ```json fenced block), else ``_NOT_JSON``."""
+    return _parse(output)[0]
 
 
 def is_json(output: str, _arg: Any, _: CheckContext) -> Outcome:
-    value = parse_json(output)
+    value, error = _parse(output)
     if value is _NOT_JSON:
-        return Outcome(False, 0.0, _json_error(output), "valid JSON", output)
+        return Outcome(False, 0.0, error, "valid JSON", output)
     return Outcome(True, 1.0)
 
 
@@ -80,16 +85,17 @@ def _read_schema(path: Path, raw: str) -> Any:
 
 
 def json_schema(output: str, validator: Any, _: CheckContext) -> Outcome:
-    value = parse_json(output)
+    value, error = _parse(output)
     if value is _NOT_JSON:
-        return Outcome(False, 0.0, _json_error(output), "JSON matching the schema", output)
+        return Outcome(False, 0.0, error, "JSON matching the schema", output)
     errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return Outcome(True, 1.0)
     first = errors[0]
     where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-    return Outcome(False, 0.0, f"{first.message}{more}", first.schema, first.instance, path=where)
+    expected = {first.validator: first.validator_value}  # the rule broken, not the whole (sub)schema
+    return Outcome(False, 0.0, f"{first.message}{more}", expected, first.instance, path=where)
 
 
 def _prepare_json_path(arg: Any, _: PrepareContext) -> dict[str, Any]:
@@ -117,15 +123,17 @@ def _prepare_json_path(arg: Any, _: PrepareContext) -> dict[str, Any]:
             raise BadArgument(f"`json_path` regex {value!r} is not valid: {exc}") from None
     if op == "in" and not isinstance(value, list):
         raise BadArgument(f"`json_path` `in` needs a list, got {value!r}")
+    if op == "exists" and not isinstance(value, bool):
+        raise BadArgument(f"`json_path` `exists` needs true or false, got {value!r}")
     return {"path": str(arg["path"]), "compiled": compiled, "op": op, "value": value}
 
 
 def json_path(output: str, arg: dict[str, Any], _: CheckContext) -> Outcome:
-    data = parse_json(output)
+    data, error = _parse(output)
     path, op, want = arg["path"], arg["op"], arg["value"]
     shown = want.pattern if isinstance(want, re.Pattern) else want
     if data is _NOT_JSON:
-        return Outcome(False, 0.0, _json_error(output), shown, output, path=path)
+        return Outcome(False, 0.0, error, shown, output, path=path)
     matches = [m.value for m in arg["compiled"].find(data)]
     if op == "exists":
         ok = bool(matches) == bool(want)
@@ -141,12 +149,28 @@ def json_path(output: str, arg: dict[str, Any], _: CheckContext) -> Outcome:
 
 def _matches(op: str, value: Any, want: Any) -> bool:
     if op == "equals":
-        return bool(value == want or (isinstance(value, str) and not isinstance(want, str) and value == str(want)))
+        return _equal(value, want)
     if op == "contains":
-        return isinstance(value, (str, list)) and (want in value if isinstance(value, list) else str(want) in value)
+        if isinstance(value, list):
+            return any(_equal(v, want) for v in value)
+        return isinstance(value, str) and _scalar_text(want) in value
     if op == "regex":
         return isinstance(value, str) and want.search(value) is not None
-    return value in want
+    return any(_equal(value, w) for w in want)
+
+
+def _equal(value: Any, want: Any) -> bool:
+    """JSON equality (``true`` is not ``1``); a JSON string also equals an unquoted YAML scalar (``"5"`` = 5)."""
+    if isinstance(value, str) and not isinstance(want, str):
+        return value == _scalar_text(want)
+    if isinstance(value, bool) or isinstance(want, bool):
+        return type(value) is type(want) and value == want
+    return bool(value == want)
+
+
+def _scalar_text(value: Any) -> str:
+    """How a YAML scalar reads as JSON text: ``true``, ``null``, ``5``."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def register(registry: AssertionRegistry) -> None:

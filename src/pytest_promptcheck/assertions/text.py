@@ -11,9 +11,14 @@ from typing import Any
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
 
 
+def _is_text(value: Any) -> bool:
+    """A string, or a number YAML read from an unquoted scalar (``contains: 42``); not a bool/null."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
 def _text_arg(name: str) -> Any:
     def prepare(arg: Any, _: PrepareContext) -> str:
-        if isinstance(arg, bool) or not isinstance(arg, (str, int, float)):
+        if not _is_text(arg):
             raise BadArgument(
                 f"`{name}` needs a text argument, got {type(arg).__name__} {arg!r}; e.g. `- {name}: refund`"
             )
@@ -24,7 +29,7 @@ def _text_arg(name: str) -> Any:
 
 def _list_arg(name: str) -> Any:
     def prepare(arg: Any, _: PrepareContext) -> list[str]:
-        if isinstance(arg, str) or not isinstance(arg, list) or not arg:
+        if not isinstance(arg, list) or not arg or not all(_is_text(v) for v in arg):
             raise BadArgument(
                 f"`{name}` needs a non-empty list of texts, got {arg!r}; e.g. `- {name}: [refund, billing]`"
             )
@@ -60,8 +65,9 @@ def contains_any(output: str, needles: list[str], _: CheckContext) -> Outcome:
 
 
 def starts_with(output: str, prefix: str, _: CheckContext) -> Outcome:
-    ok = output.lstrip().startswith(prefix)
-    return Outcome(ok, float(ok), "" if ok else f"does not start with {prefix!r}", prefix, output[: len(prefix) + 20])
+    start = output.lstrip()
+    ok = start.startswith(prefix)
+    return Outcome(ok, float(ok), "" if ok else f"does not start with {prefix!r}", prefix, start[: len(prefix) + 20])
 
 
 def _prepare_regex(arg: Any, _: PrepareContext) -> re.Pattern[str]:
@@ -88,6 +94,8 @@ def _prepare_length(arg: Any, _: PrepareContext) -> dict[str, Any]:
     for key in ("min", "max"):
         if key in arg and (isinstance(arg[key], bool) or not isinstance(arg[key], int) or arg[key] < 0):
             raise BadArgument(f"`length` {key} must be a non-negative integer, got {arg[key]!r}")
+    if arg.get("min", 0) > arg.get("max", arg.get("min", 0)):
+        raise BadArgument(f"`length` min {arg['min']} is greater than max {arg['max']}; nothing can pass")
     return {"unit": "chars", **arg}
 
 
@@ -111,7 +119,7 @@ def register(registry: AssertionRegistry) -> None:
         ("starts_with", starts_with),
     ):
         registry.register(name, check, prepare=_text_arg(name), example=f"`- {name}: refund`")
-    for name, check in (("contains_all", contains_all), ("contains_any", contains_any)):
-        registry.register(name, check, prepare=_list_arg(name), example=f"`- {name}: [refund, billing]`")
+    for name, list_check in (("contains_all", contains_all), ("contains_any", contains_any)):
+        registry.register(name, list_check, prepare=_list_arg(name), example=f"`- {name}: [refund, billing]`")
     registry.register("regex", regex, prepare=_prepare_regex, example="`- regex: '^\\{'`")
     registry.register("length", length, prepare=_prepare_length, example="`- length: {max: 200}`")

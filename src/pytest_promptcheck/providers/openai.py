@@ -7,8 +7,11 @@ retries, so a call is never retried twice over or left hanging.
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
@@ -17,6 +20,10 @@ from .base import Completion, ModelRequest, ProviderContext, Usage
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
 _PARAM_ALIASES = {"max_new_tokens": "max_tokens"}
 _RETRYABLE_STATUS = {408, 409, 429}
+# create() arguments that are not model parameters: suite params never set them.
+_NOT_PARAMS = frozenset(
+    {"self", "model", "messages", "timeout", "extra_headers", "extra_query", "extra_body", "stream"}
+)
 
 
 class OpenAIProvider:
@@ -27,6 +34,7 @@ class OpenAIProvider:
             raise MissingDependencyError("The OpenAI provider", "openai") from None
         self._openai = openai
         self.model = model
+        self._create_params: frozenset[str] | None = None
         if not model.model:
             raise ConfigError(f'model {model.name!r} (openai): set `model = "..."` (e.g. gpt-4o-mini)')
         base_url = model.resolved("base_url")
@@ -39,9 +47,11 @@ class OpenAIProvider:
 
     async def complete(self, request: ModelRequest) -> Completion:
         openai = self._openai
-        kwargs: dict[str, Any] = {_PARAM_ALIASES.get(k, k): v for k, v in request.params.items()}
-        if request.seed is not None:
+        kwargs, extra_body = self._split_params(request.params)
+        if request.seed is not None and "seed" not in extra_body:
             kwargs.setdefault("seed", request.seed)
+        if extra_body:
+            kwargs["extra_body"] = extra_body
         try:
             response = await self.client.chat.completions.create(
                 model=str(self.model.resolved("model")),
@@ -52,7 +62,8 @@ class OpenAIProvider:
         except openai.APITimeoutError:
             raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
         except openai.APIConnectionError as exc:
-            raise self._error(f"connection failed: {exc.__cause__ or exc}", retryable=True) from None
+            cause = exc.__cause__ or exc
+            raise self._error(f"connection to {self._where()} failed: {cause}", retryable=True) from None
         except openai.APIStatusError as exc:
             status = exc.status_code
             raise self._error(
@@ -63,14 +74,38 @@ class OpenAIProvider:
             ) from None
         except openai.APIResponseValidationError as exc:
             raise self._error(f"malformed response from the server: {exc.message}") from None
-        except (ValueError, TypeError) as exc:  # a body that is not JSON at all surfaces as a decode error
-            raise self._error(f"malformed response from the server: {exc}") from None
+        except json.JSONDecodeError as exc:  # the SDK lets a body that is not JSON surface as a decode error
+            raise self._error(f"malformed response from the server: the body is not valid JSON ({exc})") from None
         return self._completion(response)
+
+    def _split_params(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Suite params as ``create()`` arguments; names the SDK does not know (``top_k``,
+        ``repetition_penalty`` for vLLM and the like) go to the request body through ``extra_body``."""
+        if self._create_params is None:
+            signature = inspect.signature(self.client.chat.completions.create)
+            self._create_params = frozenset(signature.parameters) - _NOT_PARAMS
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in params.items():
+            name = _PARAM_ALIASES.get(key, key)
+            if name == "extra_body" and isinstance(value, dict):
+                extra.update(value)
+            elif name in self._create_params:
+                kwargs[name] = value
+            else:
+                extra[name] = value
+        return kwargs, extra
+
+    def _where(self) -> str:
+        url = urlsplit(str(self.client.base_url))
+        return f"{url.scheme}://{url.hostname}" + (f":{url.port}" if url.port else "")  # no userinfo
 
     def _completion(self, response: Any) -> Completion:
         choices = getattr(response, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
-            raise self._error("malformed response from the server: no choices[0].message")
+            # the SDK hands back the text of a body that is not JSON
+            got = f"a non-JSON body {_clip(response)!r}" if isinstance(response, str) else "no choices[0].message"
+            raise self._error(f"malformed response from the server: expected a chat.completion object, got {got}")
         choice = choices[0]
         usage = getattr(response, "usage", None)
         return Completion(
@@ -110,7 +145,14 @@ def _status_message(exc: Any) -> str:
         error = body.get("error", body)
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])
-    return str(getattr(exc, "message", exc))
+    message = str(getattr(exc, "message", exc))
+    if isinstance(body, str) and body.strip():  # e.g. a proxy's HTML error page
+        message += f" - {_clip(' '.join(body.split()), 200)}"
+    return message
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def create(model: ModelConfig, context: ProviderContext) -> OpenAIProvider:

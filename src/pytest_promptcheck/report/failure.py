@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any
 
 from ..assertions.evaluate import CallVerdict, CheckResult, Verdict
@@ -28,10 +29,8 @@ def format_failure(verdict: Verdict, *, header: str, verbose: bool = False) -> s
     many = len(verdict.calls) > 1
     if verdict.min_pass is not None:
         passed = len(verdict.calls) - len(failing)
-        lines.append(
-            f"{passed}/{len(verdict.calls)} calls passed; min_pass {verdict.min_pass:g} needs "
-            f"{verdict.min_pass * len(verdict.calls):g}"
-        )
+        needed = math.ceil(verdict.min_pass * len(verdict.calls) - 1e-9)
+        lines.append(f"{passed}/{len(verdict.calls)} calls passed; min_pass {verdict.min_pass:g} needs {needed}")
     elif many:
         lines.append(f"{len(failing)} of {len(verdict.calls)} calls failed")
     for call in failing[:_MAX_CALLS_SHOWN]:
@@ -76,8 +75,9 @@ def _result_lines(result: CheckResult, *, weighted: bool) -> list[str]:
         lines.extend("      " + d for d in _diff(outcome.expected, outcome.got))
         return lines
     where = f"at {outcome.path}: " if outcome.path else ""
+    negated = "not " if result.assertion.negate and outcome.definite else ""
     if outcome.expected is not None or outcome.got is not None:
-        lines.append(f"      {where}expected {_value(outcome.expected)}, got {_value(outcome.got)}")
+        lines.append(f"      {where}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}")
         if outcome.reason:
             lines.append(f"      ({outcome.reason})")
     elif outcome.reason:

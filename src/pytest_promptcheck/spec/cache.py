@@ -34,16 +34,20 @@ def _deps_unchanged(deps: dict[str, str]) -> bool:
     return True
 
 
-def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> LoadedSuite:
-    """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
+def _load(path: Path) -> LoadedSuite:
     from .load import load_suite  # lazily: PyYAML, Jinja2 and jsonschema are only needed on a miss
 
+    return load_suite(path)
+
+
+def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> LoadedSuite:
+    """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
-        return load_suite(path)
+        return _load(path)
     try:
         data = path.read_bytes()
     except OSError:
-        return load_suite(path)  # reports the read error with file name
+        return _load(path)  # reports the read error with file name
     entry = cache_dir / f"{_entry_key(path, data, version)}.pickle"
     try:
         with entry.open("rb") as fh:
@@ -52,7 +56,7 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> Loade
             return loaded  # type: ignore[no-any-return]
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         pass  # missing or stale entry: load afresh
-    loaded = load_suite(path)
+    loaded = _load(path)
     deps = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in loaded.suite.dependencies if p.is_file()}
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -173,10 +173,14 @@ def load_yaml(text: str, path: Path) -> Any:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        line, message = _syntax_problem(exc)
-        raise SuiteError.at(path, line, f"invalid YAML: {message}") from None
-    except yaml.YAMLError as exc:
+    except Exception as exc:
+        # Match PyYAML's errors by module, not class: libyaml's C module raises the classes of its
+        # first import, which differ from ``yaml.YAMLError`` once the module is reloaded (pytester).
+        if not type(exc).__module__.startswith("yaml"):
+            raise
+        if getattr(exc, "problem_mark", None) is not None or getattr(exc, "context_mark", None) is not None:
+            line, message = _syntax_problem(exc)  # type: ignore[arg-type]
+            raise SuiteError.at(path, line, f"invalid YAML: {message}") from None
         raise SuiteError.at(path, 0, f"invalid YAML: {exc}") from None
     finally:
         dispose = getattr(loader, "dispose", None)

@@ -1,0 +1,69 @@
+"""Write a large suite for benchmarks: N cases, one prompt variant, a `python` echo model.
+
+    python benchmarks/gen_suite.py OUT_DIR --cases 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+PYPROJECT = """\
+[tool.pytest.ini_options]
+
+[tool.promptcheck]
+models = ["echo"]
+
+[tool.promptcheck.model.echo]
+provider = "python"
+function = "bench_app:echo"
+"""
+
+APP = """\
+def echo(messages, params):
+    return messages[-1]["content"]
+"""
+
+
+def write_project(out: Path, cases: int) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pyproject.toml").write_text(PYPROJECT)
+    (out / "bench_app.py").write_text(APP)
+    lines = [
+        "description: generated benchmark suite",
+        "prompts:",
+        '  p: "Ticket: {{ ticket }}"',
+        "defaults:",
+        "  tags: [bench]",
+        "cases:",
+    ]
+    for i in range(cases):
+        lines += [
+            f"  - id: case-{i}",
+            f"    vars: {{ ticket: 'ticket number {i}: the app is broken' }}",
+            "    assert:",
+            "      - contains: broken",
+            "      - regex: 'ticket number \\d+'",
+        ]
+    suite = out / "test_bench.prompts.yaml"
+    suite.write_text("\n".join(lines) + "\n")
+    plain = out / "plain" / "test_plain.py"
+    plain.parent.mkdir(exist_ok=True)
+    plain.write_text(
+        "import pytest\n\n\n"
+        f"@pytest.mark.parametrize('i', range({cases}))\n"
+        "def test_case(i):\n    assert 'broken' in f'ticket number {i}: the app is broken'\n"
+    )
+    return suite
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--cases", type=int, default=10_000)
+    args = parser.parse_args()
+    print(write_project(args.out, args.cases))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,542 @@
+"""A real local HTTP server that speaks LLM wire protocols, for end-to-end provider tests.
+
+Requests are routed by path (``ROUTES``): ``POST /v1/chat/completions`` speaks the OpenAI Chat
+Completions protocol; another API (Anthropic Messages at ``/v1/messages``) is one more route
+function. The server binds 127.0.0.1 on a free port and serves each connection on its own thread
+(HTTP/1.1 keep-alive, so SDK connection pools reuse connections).
+
+What a test controls:
+
+- ``responder``: a callable ``(RecordedRequest) -> str | Reply`` that decides each answer (default:
+  echo the last user message), so a test scripts the outputs it needs;
+- ``set_latency(seconds)``: a delay before every response;
+- ``add_fault(kind, ...)``: fault rules — an HTTP error status (429 with ``Retry-After`` as integer
+  seconds, an HTTP date, or ``retry-after-ms``; 500; any status), a response slower than the
+  client's timeout, a malformed JSON body, a dropped connection — selected per request: the first
+  N, every k-th, with a seeded probability, by content match or predicate, at most ``times`` times.
+
+What a test observes: ``requests`` (every request's method, path, lower-cased headers, JSON body,
+the fault applied and the status sent), ``request_count``, ``in_flight`` and ``peak_in_flight``
+(most requests being handled at once), ``errors`` (exceptions raised by the responder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import http.server
+import json
+import random
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+FaultKind = Literal["status", "slow", "malformed", "drop"]
+FAULT_KINDS: tuple[str, ...] = ("status", "slow", "malformed", "drop")
+
+_REASONS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_exceeded",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def content_text(content: Any) -> str:
+    """A message's text: a plain string, or the text parts of a list of content parts/blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server received it, plus what the server did with it."""
+
+    index: int  # 0-based, in order of arrival
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    raw: bytes
+    body: Any  # the parsed JSON body, or None when it was not JSON
+    received_at: float  # time.monotonic()
+    client_port: int = 0  # the client's port: requests on one keep-alive connection share it
+    fault: str | None = None  # kind of the fault rule applied, if any
+    status: int | None = None  # HTTP status sent; None when the connection was dropped
+    rule: Fault | None = field(default=None, repr=False)  # the fault rule applied
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+
+    @property
+    def last_user(self) -> str:
+        """Text of the last ``user`` message ("" when there is none)."""
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                return content_text(message.get("content"))
+        return ""
+
+    @property
+    def text(self) -> str:
+        """Every message's text joined by newlines (what content matching looks at)."""
+        return "\n".join(content_text(m.get("content")) for m in self.messages)
+
+
+@dataclass
+class Reply:
+    """A scripted answer; a responder may return a plain string instead (finish "stop", counted usage)."""
+
+    content: str
+    finish_reason: str = "stop"
+    prompt_tokens: int | None = None  # default: whitespace-separated words in all messages
+    completion_tokens: int | None = None  # default: words in ``content``
+    model: str | None = None  # default: the model the request named
+    usage: bool = True  # False leaves ``usage`` out of the body
+
+
+Responder = Callable[[RecordedRequest], "str | Reply"]
+
+
+def echo(request: RecordedRequest) -> str:
+    """The default responder: the last user message, unchanged."""
+    return request.last_user
+
+
+@dataclass
+class Fault:
+    """A fault rule. Filters (``path``, ``match``, ``when``) decide which requests it sees; it fires on
+    a seen request when every given selector agrees (``first``, ``every``, ``probability``, ``times``);
+    with no selector it fires on every request it sees. Rules are tried in the order added; the first
+    that fires applies. Every rule counts the requests it sees, even when an earlier rule fired."""
+
+    kind: FaultKind
+    status: int = 500  # kind "status"
+    retry_after: int | float | str | datetime | None = None  # Retry-After: seconds, or a datetime (HTTP date)
+    retry_after_ms: int | float | None = None  # retry-after-ms header
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (kind "status")
+    message: str | None = None  # error message in the body (kind "status")
+    delay: float = 0.0  # kind "slow": seconds to wait before answering normally
+    body: bytes = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "mess'
+    content_type: str = "application/json"  # kind "malformed": the Content-Type sent with ``body``
+    first: int | None = None  # the first N requests it sees
+    every: int | None = None  # every k-th request it sees (the k-th, 2k-th, ...)
+    probability: float | None = None  # each seen request with this probability ...
+    seed: int = 0  # ... drawn from random.Random(seed)
+    match: str | re.Pattern[str] | None = None  # substring of / regex searched in the messages' text
+    when: Callable[[RecordedRequest], bool] | None = None  # any predicate on the request
+    path: str | None = None  # only requests to this path
+    times: int | None = None  # fire at most this many times
+    seen: int = 0
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {self.kind!r}")
+        if self.kind == "slow" and self.delay <= 0:
+            raise ValueError('a "slow" fault needs delay > 0 (seconds)')
+        for name in ("first", "every", "times"):
+            value = getattr(self, name)
+            if value is not None and value < (0 if name in ("first", "times") else 1):
+                raise ValueError(f"{name} must be a positive count, got {value!r}")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise ValueError(f"probability must be within [0, 1], got {self.probability!r}")
+        self._rng = random.Random(self.seed)
+
+    def _sees(self, request: RecordedRequest) -> bool:
+        if self.path is not None and request.path.split("?")[0] != self.path:
+            return False
+        if isinstance(self.match, str) and self.match not in request.text:
+            return False
+        if isinstance(self.match, re.Pattern) and not self.match.search(request.text):
+            return False
+        return self.when is None or bool(self.when(request))
+
+    def consider(self, request: RecordedRequest) -> bool:
+        """Count ``request`` if this rule sees it; True when the rule fires on it (call under the server lock)."""
+        if not self._sees(request):
+            return False
+        self.seen += 1
+        draw = self._rng.random() if self.probability is not None else 0.0  # one draw per seen request
+        fires = (
+            (self.first is None or self.seen <= self.first)
+            and (self.every is None or self.seen % self.every == 0)
+            and (self.probability is None or draw < self.probability)
+            and (self.times is None or self.fired < self.times)
+        )
+        if fires:
+            self.fired += 1
+        return fires
+
+    def response_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        if isinstance(self.retry_after, datetime):
+            when = self.retry_after if self.retry_after.tzinfo else self.retry_after.replace(tzinfo=timezone.utc)
+            headers["Retry-After"] = email.utils.format_datetime(when.astimezone(timezone.utc), usegmt=True)
+        elif self.retry_after is not None:
+            value = self.retry_after
+            headers["Retry-After"] = f"{value:g}" if isinstance(value, (int, float)) else str(value)
+        if self.retry_after_ms is not None:
+            headers["retry-after-ms"] = f"{self.retry_after_ms:g}"
+        return headers
+
+
+class _Dropped(Exception):
+    """Raised inside a handler to close the connection without a response."""
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, json.dumps(payload).encode(), dict(headers or {}))
+
+
+def openai_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    kind = _REASONS.get(status, "api_error")
+    return json_response(status, {"error": {"message": message, "type": kind, "param": None, "code": kind}}, headers)
+
+
+# -- routes: one function per API; each turns a request into a response ---------------------------
+
+
+def openai_chat_completions(server: LLMServer, request: RecordedRequest) -> Response:
+    body = request.body
+    if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not request.messages:
+        return openai_error(400, "the body must be a JSON object with `model` and a non-empty `messages` list")
+    if body.get("stream"):
+        return openai_error(400, "stream=true is not supported by the test server")
+    reply = server.reply_for(request)
+    prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else _words(request.text)
+    completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else _words(reply.content)
+    n = body.get("n")
+    choice_count = n if isinstance(n, int) and n > 0 else 1
+    payload: dict[str, Any] = {
+        "id": f"chatcmpl-test-{request.index}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": reply.model or body["model"],
+        "system_fingerprint": "fp_promptcheck_test",
+        "choices": [
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": reply.content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": reply.finish_reason,
+            }
+            for i in range(choice_count)
+        ],
+    }
+    if reply.usage:
+        payload["usage"] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+    return json_response(200, payload)
+
+
+Route = Callable[["LLMServer", RecordedRequest], Response]
+ErrorFormat = Callable[[int, str, "dict[str, str] | None"], Response]
+
+# Adding an API: its route here, and its error body format in ERROR_FORMATS (used for injected
+# status faults and 404s); e.g. ("POST", "/v1/messages") for the Anthropic Messages API.
+ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", "/v1/chat/completions"): openai_chat_completions,
+}
+ERROR_FORMATS: dict[str, ErrorFormat] = {
+    "/v1/chat/completions": openai_error,
+}
+
+
+def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An error in the format of the API that ``path`` belongs to (OpenAI's by default)."""
+    return ERROR_FORMATS.get(path.split("?")[0], openai_error)(status, message, headers)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: every response carries Content-Length
+    server_version = "promptcheck-test-llm/1"
+    timeout = 30  # an idle keep-alive connection's thread ends after this at the latest
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.llm._track(self.connection)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        self.server.llm._untrack(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _handle(self) -> None:
+        llm = self.server.llm
+        raw = self._read_body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = llm._arrive(self.command, self.path, headers, raw, body, self.client_address[1])
+        try:
+            response = llm._respond(request)
+            request.status = response.status  # before sending: a client that has the answer sees it recorded
+            self._send(response)
+        except _Dropped:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:  # the client went away (e.g. it timed out first)
+            self.close_connection = True
+        finally:
+            llm._depart()
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+        self.wfile.flush()
+
+
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins the handler threads: nothing outlives stop()
+    block_on_close = True
+    request_queue_size = 256  # 20+ clients connecting at once must not overflow the backlog
+    allow_reuse_address = True
+    llm: LLMServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # a client hanging up is not news
+        pass
+
+
+class LLMServer:
+    """A local LLM API server for tests; ``start()``/``stop()`` or use it as a context manager."""
+
+    def __init__(self, responder: Responder | None = None, *, latency: float = 0.0, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.responder: Responder = responder or echo
+        self.latency = latency
+        self.errors: list[BaseException] = []  # what the responder raised (each also answered with a 500)
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._connections: set[socket.socket] = set()
+        self._in_flight = 0
+        self._peak = 0
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> LLMServer:
+        httpd = _HTTPServer((self.host, 0), _Handler)
+        httpd.llm = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="test-llm-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, wake handlers that wait (latency, slow faults), close every connection, join."""
+        httpd = self._httpd
+        if httpd is None:
+            return
+        with self._lock:
+            self._stopping.set()
+            connections = list(self._connections)
+        httpd.shutdown()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+
+    def __enter__(self) -> LLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the server is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The root, e.g. ``http://127.0.0.1:PORT`` (Anthropic-style SDKs append ``/v1/...`` themselves)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL, ``http://127.0.0.1:PORT/v1``."""
+        return f"{self.url}/v1"
+
+    # -- control -----------------------------------------------------------------------------------
+    def set_latency(self, seconds: float) -> None:
+        """Delay every response (faulted ones too) by ``seconds``."""
+        self.latency = float(seconds)
+
+    def add_fault(self, kind: FaultKind | Fault, **options: Any) -> Fault:
+        """Add a fault rule: ``add_fault("status", status=429, retry_after=2, first=1)``; see :class:`Fault`."""
+        fault = kind if isinstance(kind, Fault) else Fault(kind=kind, **options)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def reset(self) -> None:
+        """Back to a fresh server on the same port: no requests, faults, latency or errors; echo responder."""
+        with self._lock:
+            self._requests.clear()
+            self._faults.clear()
+            self._peak = self._in_flight
+            self.errors.clear()
+        self.latency = 0.0
+        self.responder = echo
+
+    # -- observation -------------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of the requests received so far, in order of arrival."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def request_count(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests being handled at the same time since start (or reset)."""
+        with self._lock:
+            return self._peak
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until at least ``count`` requests have arrived; False on timeout."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self._requests) >= count, timeout=timeout)
+
+    # -- internals (called from handler threads) ----------------------------------------------------
+    def reply_for(self, request: RecordedRequest) -> Reply:
+        try:
+            reply = self.responder(request)
+        except Exception as exc:
+            self.errors.append(exc)
+            raise
+        return Reply(content=reply) if isinstance(reply, str) else reply
+
+    def _track(self, connection: socket.socket) -> None:
+        with self._lock:
+            if self._stopping.is_set():
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._connections.add(connection)
+
+    def _untrack(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    def _arrive(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, body: Any, client_port: int
+    ) -> RecordedRequest:
+        with self._arrived:
+            index = len(self._requests)
+            request = RecordedRequest(index, method, path, headers, raw, body, time.monotonic(), client_port)
+            self._requests.append(request)
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+            for fault in self._faults:
+                if fault.consider(request) and request.rule is None:
+                    request.rule, request.fault = fault, fault.kind
+            self._arrived.notify_all()
+        return request
+
+    def _depart(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0 and self._stopping.wait(seconds):
+            raise _Dropped  # stopping: don't answer
+
+    def _respond(self, request: RecordedRequest) -> Response:
+        self._wait(self.latency)
+        fault = request.rule
+        if fault is not None:
+            if fault.kind == "drop":
+                raise _Dropped
+            if fault.kind == "status":
+                message = fault.message or f"injected HTTP {fault.status} (test server)"
+                return error_response(request.path, fault.status, message, fault.response_headers())
+            if fault.kind == "malformed":
+                return Response(200, fault.body, content_type=fault.content_type)
+            self._wait(fault.delay)  # "slow": then answer normally
+        route = ROUTES.get((request.method, request.path.split("?")[0]))
+        if route is None:
+            return error_response(request.path, 404, f"no route for {request.method} {request.path} on the test server")
+        try:
+            return route(self, request)
+        except Exception as exc:  # a responder bug: answer 500 and keep it for the test to see
+            return error_response(request.path, 500, f"test server responder raised {type(exc).__name__}: {exc}")

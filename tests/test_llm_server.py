@@ -1,0 +1,212 @@
+"""The local LLM API server itself (tests/llm_server.py): later engine tests rely on what it counts."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import re
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from llm_server import LLMServer, RecordedRequest, Reply
+
+
+def post(
+    server: LLMServer, text: str = "hi", *, path: str = "/v1/chat/completions", body: Any = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One raw HTTP request (no SDK): status, lower-cased headers, body."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        payload = body if body is not None else {"model": "m", "messages": [{"role": "user", "content": text}]}
+        connection.request("POST", path, json.dumps(payload), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def statuses(server: LLMServer, count: int) -> list[int]:
+    return [post(server, f"request {i}")[0] for i in range(count)]
+
+
+def test_chat_completion_body(llm_server: LLMServer) -> None:
+    status, headers, raw = post(llm_server, "say this back")
+    assert (status, headers["content-type"]) == (200, "application/json")
+    body = json.loads(raw)
+    assert body["object"] == "chat.completion" and body["id"] and isinstance(body["created"], int)
+    assert body["model"] == "m"
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "say this back", "refusal": None}
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}
+    (request,) = llm_server.requests
+    assert request.body["messages"][0]["content"] == "say this back"
+    assert request.last_user == "say this back" and request.status == 200
+
+
+def test_responder_scripts_the_reply(llm_server: LLMServer) -> None:
+    llm_server.responder = lambda r: Reply(r.last_user.upper(), finish_reason="length", usage=False, model="m-2")
+    body = json.loads(post(llm_server, "loud")[2])
+    assert body["choices"][0]["message"]["content"] == "LOUD"
+    assert body["choices"][0]["finish_reason"] == "length"
+    assert body["model"] == "m-2" and "usage" not in body
+
+
+def test_responder_error_is_a_500_and_kept(llm_server: LLMServer) -> None:
+    def broken(request: RecordedRequest) -> str:
+        raise KeyError("oops")
+
+    llm_server.responder = broken
+    status, _, raw = post(llm_server)
+    assert status == 500 and "KeyError" in json.loads(raw)["error"]["message"]
+    assert isinstance(llm_server.errors[0], KeyError)
+
+
+def test_routes_and_bad_requests(llm_server: LLMServer) -> None:
+    assert post(llm_server, path="/v1/nope")[0] == 404
+    assert post(llm_server, body={"model": "m"})[0] == 400
+    stream = {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    assert post(llm_server, body=stream)[0] == 400
+    assert [r.status for r in llm_server.requests] == [404, 400, 400]
+
+
+def test_fault_first_n(llm_server: LLMServer) -> None:
+    llm_server.add_fault("status", status=500, first=2)
+    assert statuses(llm_server, 4) == [500, 500, 200, 200]
+
+
+def test_fault_every_kth_and_times(llm_server: LLMServer) -> None:
+    llm_server.add_fault("status", status=503, every=3, times=2)
+    assert statuses(llm_server, 10) == [200, 200, 503, 200, 200, 503, 200, 200, 200, 200]
+
+
+def test_fault_probability_is_seeded(llm_server: LLMServer) -> None:
+    llm_server.add_fault("status", status=500, probability=0.5, seed=7)
+    first = statuses(llm_server, 20)
+    assert 0 < first.count(500) < 20
+    llm_server.reset()
+    llm_server.add_fault("status", status=500, probability=0.5, seed=7)
+    assert statuses(llm_server, 20) == first  # same seed, same requests hit
+
+
+def test_fault_by_content_predicate_and_order(llm_server: LLMServer) -> None:
+    llm_server.add_fault("status", status=400, match="bad")
+    llm_server.add_fault("status", status=401, match=re.compile(r"^auth\b"))
+    llm_server.add_fault("status", status=402, when=lambda r: r.last_user.endswith("!"))
+    llm_server.add_fault("status", status=500, match="bad")  # never reached: an earlier rule fires first
+    assert [post(llm_server, t)[0] for t in ("ok", "bad", "auth me", "pay!", "bad!")] == [200, 400, 401, 402, 400]
+    assert [r.fault for r in llm_server.requests] == [None, "status", "status", "status", "status"]
+
+
+def test_retry_after_forms(llm_server: LLMServer) -> None:
+    from datetime import datetime, timezone
+
+    llm_server.add_fault("status", status=429, retry_after=2, first=1)
+    llm_server.add_fault("status", status=429, retry_after=datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc), first=2)
+    llm_server.add_fault("status", status=429, retry_after_ms=250, first=3)
+    first, second, third = (post(llm_server)[1] for _ in range(3))
+    assert first["retry-after"] == "2"
+    assert second["retry-after"] == "Wed, 02 Jan 2030 03:04:05 GMT"
+    assert third["retry-after-ms"] == "250" and "retry-after" not in third
+
+
+def test_malformed_drop_and_slow(llm_server: LLMServer) -> None:
+    llm_server.add_fault("malformed", first=1)
+    status, _, raw = post(llm_server)
+    assert status == 200
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    llm_server.reset()
+    llm_server.add_fault("drop")
+    with pytest.raises(http.client.RemoteDisconnected):
+        post(llm_server)
+    assert llm_server.requests[0].status is None and llm_server.requests[0].fault == "drop"
+    llm_server.reset()
+    llm_server.add_fault("slow", delay=0.2)
+    start = time.monotonic()
+    assert post(llm_server)[0] == 200
+    assert time.monotonic() - start >= 0.2
+
+
+def test_fault_validation() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        LLMServer().add_fault("explode")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="delay"):
+        LLMServer().add_fault("slow")
+
+
+def test_stop_does_not_wait_for_slow_requests() -> None:
+    server = LLMServer(latency=30).start()
+
+    def client() -> None:
+        with pytest.raises(OSError):  # the connection is closed without an answer
+            post(server)
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    assert server.wait_for_requests(1, timeout=5)
+    start = time.monotonic()
+    server.stop()
+    assert time.monotonic() - start < 2
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def test_reset(llm_server: LLMServer) -> None:
+    llm_server.set_latency(0.01)
+    llm_server.add_fault("status", status=500)
+    llm_server.responder = lambda r: "x"
+    post(llm_server)
+    llm_server.reset()
+    assert (llm_server.requests, llm_server.peak_in_flight, llm_server.latency) == ([], 0, 0.0)
+    status, _, raw = post(llm_server, "echo")
+    assert status == 200 and json.loads(raw)["choices"][0]["message"]["content"] == "echo"
+
+
+# -- concurrency, through the real SDK ---------------------------------------------------------------
+
+
+def test_peak_in_flight_with_concurrent_sdk_calls(llm_server: LLMServer) -> None:
+    """10 concurrent SDK calls against a 0.2 s latency: the server sees them in flight together."""
+    openai = pytest.importorskip("openai")
+    llm_server.set_latency(0.2)
+
+    async def main() -> list[str]:
+        async with openai.AsyncOpenAI(api_key="k", base_url=llm_server.base_url, max_retries=0, timeout=5) as client:
+            replies = await asyncio.gather(*(
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"n{i}"}])
+                for i in range(10)
+            ))  # fmt: skip
+            return [r.choices[0].message.content or "" for r in replies]
+
+    assert sorted(asyncio.run(main())) == sorted(f"n{i}" for i in range(10))
+    assert llm_server.request_count == 10
+    assert llm_server.peak_in_flight >= 5
+    assert llm_server.in_flight == 0
+
+
+def test_many_concurrent_keep_alive_connections(llm_server: LLMServer) -> None:
+    """30 concurrent calls, twice on one client: all answered, and the second wave reuses connections."""
+    openai = pytest.importorskip("openai")
+    llm_server.set_latency(0.15)
+
+    async def main() -> None:
+        async with openai.AsyncOpenAI(api_key="k", base_url=llm_server.base_url, max_retries=0, timeout=10) as client:
+            for wave in range(2):
+                replies = await asyncio.gather(*(
+                    client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"{wave}-{i}"}])
+                    for i in range(30)
+                ))  # fmt: skip
+                assert sorted(r.choices[0].message.content or "" for r in replies) == sorted(
+                    f"{wave}-{i}" for i in range(30)
+                )
+
+    asyncio.run(main())
+    requests = llm_server.requests
+    assert len(requests) == 60 and all(r.status == 200 for r in requests)
+    assert llm_server.peak_in_flight >= 20
+    first_ports = {r.client_port for r in requests[:30]}
+    assert {r.client_port for r in requests[30:]} <= first_ports  # keep-alive: no new connections
