@@ -245,3 +245,13 @@ def test_unknown_provider_reported_after_collection(pytester: pytest.Pytester) -
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*model 'x'*unknown provider 'nosuch'; registered: openai, python*"])
+
+
+def test_hanging_python_model_is_cut_off_by_the_timeout(pytester: pytest.Pytester) -> None:
+    """A model that never answers becomes an error naming the timeout; the run still ends."""
+    pytester.makepyfile(app="import time\n\ndef hang(messages, params):\n    time.sleep(2)\n")
+    pytester.makepyprojecttoml('[tool.promptcheck.model.slow]\nprovider = "python"\nfunction = "app:hang"\n')
+    pytester.makefile(".prompts.yaml", test_h=SUITE)
+    result = pytester.runpytest("--pc-timeout", "0.2")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*python model 'slow': no answer within 0.2 s (timeout)*"])

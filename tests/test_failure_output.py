@@ -165,10 +165,13 @@ def test_repeat_failure_lists_failing_calls(pytester: pytest.Pytester, project: 
             "*✗ equals 'yes'*",
             "- call (sample 1):",
             "- call (sample 2):",
-            "... and 1 more failing calls (see the run record)",
+            "... and 1 more failing calls (run with -v to see them all)",
         ]
     )
     assert_no_internal_traceback(result)
+    verbose = pytester.runpytest("-v")
+    verbose.stdout.fnmatch_lines(["- call (sample 3):"])
+    verbose.stdout.no_fnmatch_line("*more failing calls*")
 
 
 def test_verbose_adds_the_rendered_prompt(pytester: pytest.Pytester, project: PromptProject) -> None:

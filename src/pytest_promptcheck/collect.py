@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import hashlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
 from . import __version__
@@ -285,13 +289,38 @@ class PromptItem(pytest.Item):
         if isinstance(error, PromptAssertionError):
             verbose = self.config.get_verbosity() > 0
             return format_failure(error.verdict, header=self._header(), verbose=verbose)
+        if isinstance(error, SuiteError):  # e.g. a malformed snapshot file
+            return f"{self._header()}\n" + "\n".join(map(str, error.problems))
         return super().repr_failure(excinfo)
+
+    def _traceback_filter(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+        """Keep the user's frames (their model function, their check); drop pytest, pluggy, asyncio and ours.
+
+        A crash in user code is a real bug and keeps its traceback, but without ~600 lines of runner.
+        """
+        traceback = excinfo.traceback
+        user = traceback.filter(lambda entry: not any(part in str(entry.path) for part in _INTERNAL_PATHS))
+        return user if len(user) else traceback
 
     def _header(self) -> str:
         return f"case {self.case.id!r} · prompt {self.variant.name} · model {self.model.name} ({self.model.describe()})"
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.line - 1, f"case: {self.name}"
+
+
+# Frames from these places are machinery, not the user's code (see PromptItem._traceback_filter).
+_INTERNAL_PATHS = tuple(
+    str(p)
+    for p in (
+        Path(pytest.__file__).parent.parent / "_pytest",
+        Path(pluggy.__file__).parent,
+        Path(asyncio.__file__).parent,
+        Path(concurrent.futures.__file__).parent,
+        Path(threading.__file__),
+        Path(__file__).parent,
+    )
+)
 
 
 def check_providers(items: list[PromptItem], state: PromptSession) -> None:

@@ -16,10 +16,12 @@ from dataclasses import replace
 from urllib.parse import urlparse
 
 from .config import ModelConfig, ProjectConfig
+from .errors import ProviderError
 from .providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
 
 _LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
 _DEFAULT_BATCH_SIZE = 16
+_GRACE_S = 1.0
 
 
 def concurrency_limit(model: ModelConfig, project: ProjectConfig) -> int:
@@ -70,7 +72,14 @@ class Engine:
             semaphore = self._semaphores[model.name] = asyncio.Semaphore(concurrency_limit(model, self.context.project))
         async with semaphore:
             start = time.perf_counter()
-            completion = await provider.complete(request)
+            try:
+                # Every call ends: a provider (or a user's python model) that ignores its own timeout
+                # is cut off here, a little later, so its own timeout message wins when it has one.
+                completion = await asyncio.wait_for(provider.complete(request), request.timeout + _GRACE_S)
+            except asyncio.TimeoutError:
+                raise ProviderError(
+                    model.provider, model.name, f"no answer within {request.timeout:g} s (timeout)", retryable=True
+                ) from None
             elapsed_ms = (time.perf_counter() - start) * 1000
         if completion.latency_ms is None:
             completion = replace(completion, latency_ms=elapsed_ms)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .assertions.base import Verdict
+    from .assertions.evaluate import Verdict
 
 
 class PromptcheckError(Exception):

@@ -1,12 +1,15 @@
 """Stored outputs for the ``snapshot`` assertion: ``<suite dir>/__snapshots__/<suite name>.snap.yaml``.
 
 The file maps item ids (with a ``#sample`` / counterfactual suffix when an item makes several
-calls) to the output text. This module reads it; rewriting comes with ``--pc-update``.
+calls) to the output text. This module reads it; recording and rewriting snapshots come with the
+``--pc-update`` flow (not in this release: edit the file by hand meanwhile).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from .errors import SuiteError
 
 SNAPSHOT_DIR = "__snapshots__"
 
@@ -26,11 +29,16 @@ class SnapshotStore:
         if self._data is None:
             from .spec.yamlload import load_yaml
 
+            self._data = {}
             if self.path.is_file():
                 doc = load_yaml(self.path.read_text(encoding="utf-8"), self.path)
-                self._data = {str(k): str(v) for k, v in (doc or {}).items()}
-            else:
-                self._data = {}
+                if doc is not None and not isinstance(doc, dict):
+                    raise SuiteError.at(self.path, getattr(doc, "line", 1), "a snapshot file maps item ids to outputs")
+                for key, value in (doc or {}).items():
+                    if not isinstance(value, str):
+                        line = doc.key_lines.get(key, 0)
+                        raise SuiteError.at(self.path, line, f"snapshot {key!r} must be the output text (a string)")
+                    self._data[str(key)] = value
         return self._data
 
     def get(self, key: str) -> str | None:

@@ -60,7 +60,7 @@ def snapshot(output: str, arg: dict[str, Any], context: CheckContext) -> Outcome
         return Outcome(
             False,
             0.0,
-            f"no snapshot stored for {context.call_key!r} in {where}; run pytest --pc-update to record it",
+            f"no snapshot stored for {context.call_key!r} in {where}; add `{context.call_key}: <expected output>` there",
             None,
             None,
             definite=False,

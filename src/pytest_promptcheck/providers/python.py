@@ -32,6 +32,10 @@ def import_function(ref: str, rootdir: Path, *, what: str) -> Callable[..., Any]
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"{what}: cannot import module {module_name!r}: {exc}") from None
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"{what}: module {module_name!r} has a syntax error at {exc.filename}:{exc.lineno}: {exc.msg}"
+        ) from None
     for part in qualname.split("."):
         try:
             target = getattr(target, part)

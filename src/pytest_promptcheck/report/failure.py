@@ -33,10 +33,11 @@ def format_failure(verdict: Verdict, *, header: str, verbose: bool = False) -> s
         lines.append(f"{passed}/{len(verdict.calls)} calls passed; min_pass {verdict.min_pass:g} needs {needed}")
     elif many:
         lines.append(f"{len(failing)} of {len(verdict.calls)} calls failed")
-    for call in failing[:_MAX_CALLS_SHOWN]:
+    shown = failing if verbose else failing[:_MAX_CALLS_SHOWN]
+    for call in shown:
         lines.extend(_call_lines(call, many=many, verbose=verbose))
-    if len(failing) > _MAX_CALLS_SHOWN:
-        lines.append(f"... and {len(failing) - _MAX_CALLS_SHOWN} more failing calls (see the run record)")
+    if len(failing) > len(shown):
+        lines.append(f"... and {len(failing) - len(shown)} more failing calls (run with -v to see them all)")
     return "\n".join(lines)
 
 
