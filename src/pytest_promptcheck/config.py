@@ -254,9 +254,8 @@ def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectC
 def check_model_names(project: ProjectConfig) -> None:
     """Every model named by the configuration or command line must be defined."""
     known = project.models
-    named = [("--pc-models / models", n) for n in (project.selected_models or ())] + [
-        ("models", n) for n in (project.default_models or ())
-    ]
+    named: list[tuple[str, str | None]] = [("--pc-models / models", n) for n in project.selected_models or ()]
+    named += [("models", n) for n in project.default_models or ()]
     named += [("--pc-baseline / baseline", project.baseline), ("--pc-candidate / candidate", project.candidate)]
     for where, name in named:
         if name is not None and name not in known:

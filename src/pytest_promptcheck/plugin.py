@@ -42,10 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pc-seed", type=int, metavar="N", help="base seed; each call's seed derives from it")
     group.addoption("--pc-dry-run", action="store_true", help="list the calls and their estimated cost; call nothing")
     for key in _INI_KEYS:
-        kind = "linelist" if key in ("files", "models") else "string"
-        parser.addini(
-            f"promptcheck_{key}", f"pytest-promptcheck: `{key}` (when not set in [tool.promptcheck])", type=kind
-        )
+        help_text = f"pytest-promptcheck: `{key}` (when not set in [tool.promptcheck])"
+        if key in ("files", "models"):
+            parser.addini(f"promptcheck_{key}", help_text, type="linelist")
+        else:
+            parser.addini(f"promptcheck_{key}", help_text, type="string")
 
 
 def pytest_configure(config: pytest.Config) -> None:

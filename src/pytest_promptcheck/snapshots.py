@@ -27,16 +27,16 @@ class SnapshotStore:
 
     def _load(self) -> dict[str, str]:
         if self._data is None:
-            from .spec.yamlload import load_yaml
+            from .spec.yamlload import LineDict, load_yaml
 
             self._data = {}
             if self.path.is_file():
                 doc = load_yaml(self.path.read_text(encoding="utf-8"), self.path)
-                if doc is not None and not isinstance(doc, dict):
+                if doc is not None and not isinstance(doc, LineDict):
                     raise SuiteError.at(self.path, getattr(doc, "line", 1), "a snapshot file maps item ids to outputs")
                 for key, value in (doc or {}).items():
                     if not isinstance(value, str):
-                        line = doc.key_lines.get(key, 0)
+                        line = doc.key_lines.get(key, 0) if doc is not None else 0
                         raise SuiteError.at(self.path, line, f"snapshot {key!r} must be the output text (a string)")
                     self._data[str(key)] = value
         return self._data

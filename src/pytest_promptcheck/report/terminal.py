@@ -29,7 +29,7 @@ class RunTally:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         model = props.get("promptcheck_model")
-        if model is None:
+        if not isinstance(model, str):
             return
         if report.when == "call":
             self.outcomes[model][report.outcome] += 1
