@@ -271,6 +271,7 @@ class PromptItem(pytest.Item):
                 call_key=_call_key(self.nodeid, sample, binding, many),
                 suite_path=self.suite.path,
                 snapshots=self.snapshots,
+                call_model=self._call_model,
             )
             calls.append(check_call(
                 self.assertions, context, threshold=self.case.threshold, sample_index=sample, binding=binding,
@@ -289,9 +290,28 @@ class PromptItem(pytest.Item):
         if isinstance(error, PromptAssertionError):
             verbose = self.config.get_verbosity() > 0
             return format_failure(error.verdict, header=self._header(), verbose=verbose)
+        if isinstance(error, (ProviderError, ConfigError)):  # e.g. a judge model failed
+            return f"{self._header()}\n{error}"
         if isinstance(error, SuiteError):  # e.g. a malformed snapshot file
             return f"{self._header()}\n" + "\n".join(map(str, error.problems))
         return super().repr_failure(excinfo)
+
+    def _call_model(
+        self, name: str, messages: list[dict[str, str]], params: dict[str, Any] | None = None
+    ) -> Completion:
+        """Call another configured model (a judge) through the engine, with its own params and timeout."""
+        state = get_session(self.config)
+        model = state.project.models.get(name)
+        if model is None:
+            known = ", ".join(sorted(state.project.models))
+            raise ConfigError(f"unknown model {name!r} for a model-graded assertion (configured: {known})")
+        registries = state.registries_for(self.parent)  # type: ignore[arg-type]
+        factory = registries.providers.get(model.provider)
+        if factory is None:
+            raise ConfigError(_unknown_provider(model, registries))
+        settings = effective_call_settings(state.project, model, params or {}, 1)
+        request = ModelRequest(messages=tuple(messages), params=settings.params, timeout=settings.timeout)
+        return state.engine.submit(model, factory, request).result()
 
     def _traceback_filter(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
         """Keep the user's frames (their model function, their check); drop pytest, pluggy, asyncio and ours.

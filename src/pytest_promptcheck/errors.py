@@ -66,15 +66,29 @@ class MissingDependencyError(PromptcheckError):
 
 
 class ProviderError(PromptcheckError):
-    """A model call failed for good: names provider, model, status and message."""
+    """A model call failed: names provider, model, status and message.
+
+    ``retryable`` tells the engine whether trying again can help (429, 5xx, timeouts, dropped
+    connections); ``retry_after`` is the server's requested wait in seconds, parsed by the provider
+    from ``retry-after-ms`` / ``Retry-After`` (see ``providers.base.parse_retry_after``).
+    """
 
     def __init__(
-        self, provider: str, model: str, message: str, *, status: int | None = None, retryable: bool = False
+        self,
+        provider: str,
+        model: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after
+        self.detail = message
         status_part = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{provider} model {model!r}{status_part}: {message}")
 

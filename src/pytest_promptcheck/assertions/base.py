@@ -75,6 +75,9 @@ class CheckContext:
     call_key: str  # item id plus sample / counterfactual suffix: the snapshot key
     suite_path: Path
     snapshots: Any = None  # the suite's SnapshotStore (``get(key)``, ``describe()``)
+    # Calls another configured model by name (judges, graders): ``call_model(name, messages, params)``
+    # returns its Completion; failures raise ProviderError. None where no engine is available.
+    call_model: Callable[[str, list[dict[str, str]], dict[str, Any] | None], Completion] | None = None
 
     @property
     def vars(self) -> dict[str, Any]:

@@ -6,7 +6,10 @@ exports never depend on which SDK produced an output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import email.utils
+import math
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,3 +76,39 @@ class Provider(Protocol):
 
 
 ProviderFactory = Callable[[ModelConfig, ProviderContext], Provider]
+
+_MAX_RETRY_AFTER_S = 600.0  # a server asking for more than 10 minutes is treated as asking for 10
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds a server asks us to wait: ``retry-after-ms``, else ``Retry-After`` (seconds or HTTP date).
+
+    Parsed defensively: fractional seconds ("0.5"), zero ("0.0" means *now*, not a default),
+    negative or unparseable values give None, so the engine falls back to its own backoff.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            value = float(raw_ms) / 1000.0
+        except ValueError:
+            value = -1.0
+        if value >= 0 and math.isfinite(value):
+            return min(value, _MAX_RETRY_AFTER_S)
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        value = when.timestamp() - (time.time() if now is None else now)
+        value = max(value, 0.0)
+    if value < 0 or not math.isfinite(value):
+        return None
+    return min(value, _MAX_RETRY_AFTER_S)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
-from .base import Completion, ModelRequest, ProviderContext, Usage
+from .base import Completion, ModelRequest, ProviderContext, Usage, parse_retry_after
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
 _PARAM_ALIASES = {"max_new_tokens": "max_tokens"}
@@ -118,8 +118,12 @@ class OpenAIProvider:
     def _error(
         self, message: str, *, status: int | None = None, retryable: bool = False, headers: Any = None
     ) -> ProviderError:
-        error = ProviderError("openai", self.model.name, message, status=status, retryable=retryable)
-        error.headers = dict(headers) if headers is not None else {}  # type: ignore[attr-defined]
+        header_map = dict(headers) if headers is not None else {}
+        error = ProviderError(
+            "openai", self.model.name, message, status=status, retryable=retryable,
+            retry_after=parse_retry_after(header_map),
+        )  # fmt: skip
+        error.headers = header_map  # type: ignore[attr-defined]
         return error
 
     async def aclose(self) -> None:
