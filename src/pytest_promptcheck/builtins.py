@@ -13,10 +13,12 @@ if TYPE_CHECKING:
 
 @pytest.hookimpl(tryfirst=True)  # built-ins first, so third-party plugins can replace them
 def pytest_promptcheck_register_providers(registry: ProviderRegistry) -> None:
-    from .providers import openai, python
+    from .providers import anthropic, openai, python, transformers
 
     registry.register("python", python.create)
     registry.register("openai", openai.create)
+    registry.register("anthropic", anthropic.create)
+    registry.register("transformers", transformers.create)
 
 
 @pytest.hookimpl(tryfirst=True)

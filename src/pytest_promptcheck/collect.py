@@ -58,7 +58,11 @@ class _CasePreparer:
         self.registries = registries
         self.problems: list[SuiteProblem] = []
         self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
-        self.context = PrepareContext(node.path.parent, node.config.rootpath)
+        project = state.project
+        self.context = PrepareContext(
+            node.path.parent, node.config.rootpath, judge_model=project.judge,
+            embedding_model=project.embedding_model, models=tuple(project.models),
+        )  # fmt: skip
 
     def prepare_all(self) -> dict[str, tuple[PreparedAssertion, ...]]:
         prepared = {case.id: self._case(case) for case in self.suite.cases}

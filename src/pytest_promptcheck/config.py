@@ -30,7 +30,7 @@ _MODEL_KEYS = {
 }  # fmt: skip
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
-    "redact", "gate", "model", "repeat",
+    "redact", "gate", "model", "repeat", "judge", "embedding_model",
 }  # fmt: skip
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
 # ``--pc-model NAME=SPEC`` prefixes and the field each fills.
@@ -113,6 +113,8 @@ class ProjectConfig:
     runs: str = ".promptcheck/runs"
     redact: tuple[str, ...] = ()
     gate: GateConfig = GateConfig()
+    judge: str | None = None  # model name that grades `judge`/`rubric` assertions by default
+    embedding_model: str | None = None  # local embedding model folder for `similar` (absolute)
     dry_run: bool = False
     source: str = "defaults"
 
@@ -217,6 +219,8 @@ def load_project_config(
         runs=str(table.get("runs", ".promptcheck/runs")),
         redact=tuple(_str_list(table.get("redact", []), "redact", source)),
         gate=_gate(table.get("gate", {}), source),
+        judge=table.get("judge"),
+        embedding_model=str((root / table["embedding_model"]).resolve()) if table.get("embedding_model") else None,
         source=source,
     )
     return apply_cli(project, cli, cwd=cwd or Path.cwd())
@@ -257,6 +261,7 @@ def check_model_names(project: ProjectConfig) -> None:
     named: list[tuple[str, str | None]] = [("--pc-models / models", n) for n in project.selected_models or ()]
     named += [("models", n) for n in project.default_models or ()]
     named += [("--pc-baseline / baseline", project.baseline), ("--pc-candidate / candidate", project.candidate)]
+    named += [("judge", project.judge)]
     for where, name in named:
         if name is not None and name not in known:
             choices = ", ".join(sorted(known)) or "none defined"

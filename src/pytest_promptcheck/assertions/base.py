@@ -60,6 +60,9 @@ class PrepareContext:
     suite_dir: Path
     rootdir: Path
     cache: dict[Any, Any] = field(default_factory=dict)  # per-suite memo, e.g. loaded schema files
+    judge_model: str | None = None  # [tool.promptcheck] judge: default grader for judge/rubric
+    embedding_model: str | None = None  # [tool.promptcheck] embedding_model: default for `similar`
+    models: tuple[str, ...] = ()  # configured model names, to check a grader named in an argument
 
 
 @dataclass(frozen=True)

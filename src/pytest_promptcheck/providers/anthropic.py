@@ -1,0 +1,13 @@
+"""The ``anthropic`` provider (being written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+from .base import ProviderContext
+
+
+def create(model: ModelConfig, context: ProviderContext) -> Any:
+    raise ConfigError(f"model {model.name!r}: the anthropic provider is not available yet")
