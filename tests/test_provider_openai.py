@@ -241,7 +241,7 @@ def test_http_error_is_an_error_with_one_request_per_call(
     pytester: pytest.Pytester, llm_server: LLMServer, api_key: str, status: int, fault: dict[str, object]
 ) -> None:
     llm_server.add_fault("status", **fault)
-    write_project(pytester, llm_server.base_url, TWO_CASES)
+    write_project(pytester, llm_server.base_url, TWO_CASES, top_lines="retries = 0")  # engine retries: test_engine
     result = pytester.runpytest()
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
@@ -260,7 +260,7 @@ def test_http_error_is_an_error_with_one_request_per_call(
 
 def test_timeout_is_an_error(pytester: pytest.Pytester, llm_server: LLMServer, api_key: str) -> None:
     llm_server.add_fault("slow", delay=3)
-    write_project(pytester, llm_server.base_url, ONE_CASE)
+    write_project(pytester, llm_server.base_url, ONE_CASE, top_lines="retries = 0")
     result = pytester.runpytest("--pc-timeout", "0.5")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*openai model 'gpt': no response within 0.5 s (timeout)*"])
@@ -293,7 +293,7 @@ def test_dropped_connection_is_a_connection_error(
     pytester: pytest.Pytester, llm_server: LLMServer, api_key: str
 ) -> None:
     llm_server.add_fault("drop")
-    write_project(pytester, llm_server.base_url, ONE_CASE)
+    write_project(pytester, llm_server.base_url, ONE_CASE, top_lines="retries = 0")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*openai model 'gpt': connection to {llm_server.url} failed: *disconnected*"])

@@ -247,18 +247,14 @@ class PromptItem(pytest.Item):
         state = get_session(self.config)
         if state.project.dry_run:
             pytest.skip("dry run (--pc-dry-run): no model called")
-        registries = state.registries_for(self.parent)  # type: ignore[arg-type]
-        factory = registries.providers.get(self.model.provider)
+        scheduled = state.scheduler.take(self)
         try:
-            if factory is None:
-                raise ConfigError(_unknown_provider(self.model, registries))
-            planned = self.planned_calls()
-            futures = [state.engine.submit(self.model, factory, request) for *_, request in planned]
-            self.completions = [(s, b, m, f.result()) for (s, b, m, _), f in zip(planned, futures)]
+            completions = [future.result() for future in scheduled.futures]
         except (ProviderError, ConfigError) as exc:
             # Setup errors bypass repr_failure; fail without a traceback: the message says it all.
             what = "model call failed" if isinstance(exc, ProviderError) else "configuration problem"
             pytest.fail(f"{self._header()}\n{what}: {exc}", pytrace=False)
+        self.completions = [(s, b, m, c) for (s, b, m, _), c in zip(scheduled.planned, completions)]
 
     def runtest(self) -> None:
         state = get_session(self.config)

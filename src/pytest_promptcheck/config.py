@@ -30,7 +30,7 @@ _MODEL_KEYS = {
 }  # fmt: skip
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
-    "redact", "gate", "model", "repeat", "judge", "embedding_model",
+    "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries",
 }  # fmt: skip
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
 # ``--pc-model NAME=SPEC`` prefixes and the field each fills.
@@ -105,6 +105,8 @@ class ProjectConfig:
     baseline: str | None = None
     candidate: str | None = None
     concurrency: int = 32
+    cli_concurrency: int | None = None  # --pc-concurrency: beats every model's own setting
+    retries: int = 4  # retries per call on 429/5xx/timeouts/connection errors (attempts = retries + 1)
     timeout: float = 60.0
     cli_timeout: float | None = None  # --pc-timeout: beats every case and model timeout
     seed: int = 0
@@ -214,6 +216,7 @@ def load_project_config(
         concurrency=_number(table.get("concurrency", 32), "concurrency", source, int),
         timeout=_number(table.get("timeout", 60), "timeout", source, float),
         seed=_number(table.get("seed", 0), "seed", source, int),
+        retries=_number(table.get("retries", 4), "retries", source, int),
         repeat=None,
         cache=None if str(table.get("cache", "")).lower() == "off" else table.get("cache", ".promptcheck/cache.db"),
         runs=str(table.get("runs", ".promptcheck/runs")),
@@ -245,7 +248,7 @@ def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectC
         selected_models=selected,
         baseline=cli.baseline or project.baseline,
         candidate=cli.candidate or project.candidate,
-        concurrency=cli.concurrency or project.concurrency,
+        cli_concurrency=cli.concurrency,
         repeat=cli.repeat,
         cli_timeout=cli.timeout,
         seed=project.seed if cli.seed is None else cli.seed,

@@ -99,6 +99,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from .report.dryrun import dry_run_lines
 
         state.dry_run_lines = list(dry_run_lines(items, verbose=session.config.get_verbosity() > 0))
+    elif items and not _is_xdist_worker(session.config):
+        state.scheduler.upcoming(items)  # every selected item will run: start their calls now
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # Under xdist a worker learns item by item what it runs; start the calls of what it knows.
+    config = item.config
+    if not _is_xdist_worker(config) or get_session(config).project.dry_run:
+        return
+    from .collect import PromptItem
+    from .xdist_queue import queued_items
+
+    upcoming = [i for i in (item, nextitem, *queued_items(item.session)) if isinstance(i, PromptItem)]
+    if upcoming:
+        get_session(config).scheduler.upcoming(upcoming)
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

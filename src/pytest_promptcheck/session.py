@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .providers.registry import ProviderRegistry
     from .report.terminal import RunTally
+    from .schedule import CallScheduler
     from .snapshots import SnapshotStore
 
 
@@ -39,6 +40,7 @@ class PromptSession:
     dry_run_lines: list[str] = field(default_factory=list)
     tally: RunTally = field(default_factory=lambda: _new_tally())
     _engine: Engine | None = None
+    _scheduler: CallScheduler | None = None
 
     def registries_for(self, node: pytest.Collector) -> Registries:
         """Providers and assertions visible from ``node``'s directory (conftest registrations apply below)."""
@@ -71,6 +73,17 @@ class PromptSession:
 
             self._engine = Engine(ProviderContext(self.project, self.config.rootpath))
         return self._engine
+
+    @property
+    def scheduler(self) -> CallScheduler:
+        if self._scheduler is None:
+            from .schedule import CallScheduler
+
+            self._scheduler = CallScheduler(self.engine, self.project, self._factory_for)
+        return self._scheduler
+
+    def _factory_for(self, item: Any) -> Any:
+        return self.registries_for(item.parent).providers.get(item.model.provider)
 
     def close(self) -> None:
         if self._engine is not None:

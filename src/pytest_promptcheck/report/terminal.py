@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..session import PromptSession
 
 
-@dataclass
+@dataclass(eq=False)  # plugins must be hashable (pluggy keeps them in sets)
 class RunTally:
     """Counts prompt-item outcomes per model from the reports; registered as a plugin."""
 
