@@ -133,7 +133,7 @@ def test_python_check_bad_return_value(pytester: pytest.Pytester, project: Promp
     """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(errors=2)  # a check returning nonsense is a bug: an error
     result.stdout.fnmatch_lines(
         [
             "*TypeError: assertion `python 'checks:returns_none'` returned NoneType; return bool, a score in *",

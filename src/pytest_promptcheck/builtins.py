@@ -23,7 +23,7 @@ def pytest_promptcheck_register_providers(registry: ProviderRegistry) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_promptcheck_register_assertions(registry: AssertionRegistry) -> None:
-    from .assertions import custom, operational, similarity, structure, text
+    from .assertions import custom, embedding, model_graded, operational, similarity, structure, text
 
-    for family in (text, structure, similarity, operational, custom):
+    for family in (text, structure, similarity, embedding, model_graded, operational, custom):
         family.register(registry)

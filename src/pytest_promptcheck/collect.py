@@ -244,20 +244,31 @@ class PromptItem(pytest.Item):
         return calls
 
     def setup(self) -> None:
+        """Wait for this item's calls and judge them.
+
+        Everything that can go wrong apart from the verdict happens here, in setup, so it is an
+        *error*: a provider failure, a judge model failing, a bug in a user's check function.
+        """
         state = get_session(self.config)
         if state.project.dry_run:
             pytest.skip("dry run (--pc-dry-run): no model called")
         scheduled = state.scheduler.take(self)
         try:
             completions = [future.result() for future in scheduled.futures]
-        except (ProviderError, ConfigError) as exc:
+            self.completions = [(s, b, m, c) for (s, b, m, _), c in zip(scheduled.planned, completions)]
+            self.verdict = self._judge()
+        except (ProviderError, ConfigError, SuiteError) as exc:
             # Setup errors bypass repr_failure; fail without a traceback: the message says it all.
-            what = "model call failed" if isinstance(exc, ProviderError) else "configuration problem"
+            what = "configuration problem" if isinstance(exc, ConfigError) else "model call failed"
+            if isinstance(exc, SuiteError):
+                what, exc = "invalid file", "\n".join(map(str, exc.problems))  # type: ignore[assignment]
             pytest.fail(f"{self._header()}\n{what}: {exc}", pytrace=False)
-        self.completions = [(s, b, m, c) for (s, b, m, _), c in zip(scheduled.planned, completions)]
+        state.verdicts.append(self.verdict)
+        self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
+        self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
+        self.user_properties.append(("promptcheck_output", _clip(self.completions[0][3].output, 500)))
 
-    def runtest(self) -> None:
-        state = get_session(self.config)
+    def _judge(self) -> Verdict:
         calls: list[CallVerdict] = []
         many = len(self.completions) > 1
         for sample, binding, messages, completion in self.completions:
@@ -276,12 +287,10 @@ class PromptItem(pytest.Item):
             calls.append(check_call(
                 self.assertions, context, threshold=self.case.threshold, sample_index=sample, binding=binding,
             ))  # fmt: skip
-        self.verdict = item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
-        state.verdicts.append(self.verdict)
-        self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
-        self.user_properties.append(("promptcheck_calls", str(len(calls))))
-        self.user_properties.append(("promptcheck_output", _clip(self.completions[0][3].output, 500)))
-        if not self.verdict.passed:
+        return item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
+
+    def runtest(self) -> None:
+        if self.verdict is not None and not self.verdict.passed:
             raise PromptAssertionError(self.verdict)
 
     # -- how it is reported ----------------------------------------------------------------------
@@ -290,10 +299,6 @@ class PromptItem(pytest.Item):
         if isinstance(error, PromptAssertionError):
             verbose = self.config.get_verbosity() > 0
             return format_failure(error.verdict, header=self._header(), verbose=verbose)
-        if isinstance(error, (ProviderError, ConfigError)):  # e.g. a judge model failed
-            return f"{self._header()}\n{error}"
-        if isinstance(error, SuiteError):  # e.g. a malformed snapshot file
-            return f"{self._header()}\n" + "\n".join(map(str, error.problems))
         return super().repr_failure(excinfo)
 
     def _call_model(

@@ -38,6 +38,7 @@ class Outcome:
     path: str | None = None  # the JSON path that differed, for structure assertions
     diff: bool = False  # show a unified diff of expected vs got
     definite: bool = True  # False when the check could not be decided (e.g. usage not reported)
+    details: dict[str, Any] | None = None  # kept for the run record, e.g. a judge's prompt and raw verdict
 
     def negated(self) -> Outcome:
         """The outcome of ``not``; an undecided check fails either way (unknown is not "not")."""
@@ -50,6 +51,7 @@ class Outcome:
             self.expected,
             self.got,
             self.path,
+            details=self.details,
         )
 
 
