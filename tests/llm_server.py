@@ -1,8 +1,8 @@
 """A real local HTTP server that speaks LLM wire protocols, for end-to-end provider tests.
 
 Requests are routed by path (``ROUTES``): ``POST /v1/chat/completions`` speaks the OpenAI Chat
-Completions protocol; another API (Anthropic Messages at ``/v1/messages``) is one more route
-function. The server binds 127.0.0.1 on a free port and serves each connection on its own thread
+Completions protocol, ``POST /v1/messages`` the Anthropic Messages protocol (SDK base URL: the
+server's root, ``url``); errors come in each API's own format (``ERROR_FORMATS``). The server binds 127.0.0.1 on a free port and serves each connection on its own thread
 (HTTP/1.1 keep-alive, so SDK connection pools reuse connections).
 
 What a test controls:
@@ -47,6 +47,19 @@ _REASONS = {
     500: "server_error",
     503: "service_unavailable",
 }
+# Anthropic's error types by status (https://docs.anthropic.com/en/api/errors); others are "api_error".
+_ANTHROPIC_ERRORS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+# Our finish reasons (OpenAI's vocabulary, as in ``Reply``) as Anthropic stop reasons; others pass as is.
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
 
 
 def _words(text: str) -> int:
@@ -79,6 +92,11 @@ class RecordedRequest:
     rule: Fault | None = field(default=None, repr=False)  # the fault rule applied
 
     @property
+    def system(self) -> str:
+        """The top-level ``system`` prompt's text (Anthropic Messages; "" when there is none)."""
+        return content_text(self.body.get("system")) if isinstance(self.body, dict) else ""
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
         messages = self.body.get("messages") if isinstance(self.body, dict) else None
         return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
@@ -93,8 +111,10 @@ class RecordedRequest:
 
     @property
     def text(self) -> str:
-        """Every message's text joined by newlines (what content matching looks at)."""
-        return "\n".join(content_text(m.get("content")) for m in self.messages)
+        """The system prompt (Anthropic) and every message's text, joined by newlines (what content
+        matching looks at)."""
+        texts = [content_text(m.get("content")) for m in self.messages]
+        return "\n".join([self.system, *texts] if self.system else texts)
 
 
 @dataclass
@@ -102,11 +122,14 @@ class Reply:
     """A scripted answer; a responder may return a plain string instead (finish "stop", counted usage)."""
 
     content: str
+    # In OpenAI's terms; the Anthropic route sends stop -> end_turn, length -> max_tokens,
+    # tool_calls -> tool_use, content_filter -> refusal, anything else (stop_sequence, ...) as is.
     finish_reason: str = "stop"
-    prompt_tokens: int | None = None  # default: whitespace-separated words in all messages
+    prompt_tokens: int | None = None  # default: whitespace-separated words in all messages (and system)
     completion_tokens: int | None = None  # default: words in ``content``
     model: str | None = None  # default: the model the request named
     usage: bool = True  # False leaves ``usage`` out of the body
+    stop_sequence: str | None = None  # Anthropic: the stop sequence hit (finish_reason "stop_sequence")
 
 
 Responder = Callable[[RecordedRequest], "str | Reply"]
@@ -216,6 +239,12 @@ def openai_error(status: int, message: str, headers: dict[str, str] | None = Non
     return json_response(status, {"error": {"message": message, "type": kind, "param": None, "code": kind}}, headers)
 
 
+def anthropic_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    kind = _ANTHROPIC_ERRORS.get(status, "api_error")
+    headers = {"request-id": "req_promptcheck_test", **(headers or {})}
+    return json_response(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
+
+
 # -- routes: one function per API; each turns a request into a response ---------------------------
 
 
@@ -255,16 +284,91 @@ def openai_chat_completions(server: LLMServer, request: RecordedRequest) -> Resp
     return json_response(200, payload)
 
 
+def _anthropic_invalid(body: Any) -> str | None:
+    """Why the real Messages API would answer 400 to ``body`` (the essentials), or None."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    if not isinstance(body.get("model"), str):
+        return "model: Field required"
+    max_tokens = body.get("max_tokens")
+    if max_tokens is None:
+        return "max_tokens: Field required"
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        return "max_tokens: Input should be a valid integer greater than or equal to 1"
+    if body.get("stream"):
+        return "stream: true is not supported by the test server"
+    system = body.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        return "system: Input should be a valid string or a list of text blocks"
+    stops = body.get("stop_sequences")
+    if stops is not None and not (isinstance(stops, list) and all(isinstance(s, str) for s in stops)):
+        return "stop_sequences: Input should be a valid list of strings"
+    return _anthropic_invalid_messages(body.get("messages"))
+
+
+def _anthropic_invalid_messages(messages: Any) -> str | None:
+    if not isinstance(messages, list) or not messages:
+        return "messages: at least one message is required"
+    previous = None
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            return (
+                f"messages.{i}.role: Unexpected role {role!r}. The Messages API accepts a top-level `system` "
+                'parameter, not "system" as an input message role; roles are "user" and "assistant"'
+            )
+        if not isinstance(message.get("content"), (str, list)):
+            return f"messages.{i}.content: Input should be a valid string or a list of content blocks"
+        if i == 0 and role != "user":
+            return 'messages: first message must use the "user" role'
+        if role == previous:
+            return f'messages: roles must alternate between "user" and "assistant" (messages.{i} repeats {role!r})'
+        previous = role
+    return None
+
+
+def anthropic_messages(server: LLMServer, request: RecordedRequest) -> Response:
+    """``POST /v1/messages``: validates like the real API in the essentials, then answers a ``message``."""
+    problem = _anthropic_invalid(request.body)
+    if problem is not None:
+        return anthropic_error(400, problem)
+    body = request.body
+    reply = server.reply_for(request)
+    stop_reason = _STOP_REASONS.get(reply.finish_reason, reply.finish_reason)
+    stop_sequence = reply.stop_sequence
+    if stop_reason == "stop_sequence" and stop_sequence is None and body.get("stop_sequences"):
+        stop_sequence = body["stop_sequences"][0]
+    payload: dict[str, Any] = {
+        "id": f"msg_test_{request.index:06d}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model or body["model"],
+        "content": [{"type": "text", "text": reply.content}],
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+    }
+    if reply.usage:
+        payload["usage"] = {
+            "input_tokens": reply.prompt_tokens if reply.prompt_tokens is not None else _words(request.text),
+            "output_tokens": reply.completion_tokens if reply.completion_tokens is not None else _words(reply.content),
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
+    return json_response(200, payload, {"request-id": f"req_test_{request.index:06d}"})
+
+
 Route = Callable[["LLMServer", RecordedRequest], Response]
 ErrorFormat = Callable[[int, str, "dict[str, str] | None"], Response]
 
 # Adding an API: its route here, and its error body format in ERROR_FORMATS (used for injected
-# status faults and 404s); e.g. ("POST", "/v1/messages") for the Anthropic Messages API.
+# status faults, responder errors and 404s).
 ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/chat/completions"): openai_chat_completions,
+    ("POST", "/v1/messages"): anthropic_messages,
 }
 ERROR_FORMATS: dict[str, ErrorFormat] = {
     "/v1/chat/completions": openai_error,
+    "/v1/messages": anthropic_error,
 }
 
 
@@ -423,6 +527,11 @@ class LLMServer:
     def base_url(self) -> str:
         """The OpenAI-style base URL, ``http://127.0.0.1:PORT/v1``."""
         return f"{self.url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """The Anthropic SDK's base URL: the root (the SDK posts to ``{base_url}/v1/messages``)."""
+        return self.url
 
     # -- control -----------------------------------------------------------------------------------
     def set_latency(self, seconds: float) -> None:

@@ -1,5 +1,5 @@
-"""Fixtures around tests/llm_server.py: ``llm_server`` (a fresh local LLM API server per test) and
-``openai_warm`` (the openai SDK fully imported in the test process)."""
+"""Fixtures around tests/llm_server.py: ``llm_server`` (a fresh local LLM API server per test),
+``openai_warm`` and ``anthropic_warm`` (each SDK fully imported in the test process)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from llm_server import LLMServer
 def llm_server() -> Iterator[LLMServer]:
     """A running :class:`~llm_server.LLMServer` on 127.0.0.1 (random port), stopped after the test.
 
-    ``.base_url`` (``http://127.0.0.1:PORT/v1``), ``.requests``, ``.request_count``,
-    ``.peak_in_flight``, ``.reset()``, ``.set_latency(s)``, ``.add_fault(kind, ...)``,
+    ``.base_url`` (OpenAI SDKs: ``http://127.0.0.1:PORT/v1``), ``.anthropic_base_url`` (the Anthropic
+    SDK: ``http://127.0.0.1:PORT``, it appends ``/v1/messages``), ``.url``, ``.requests``,
+    ``.request_count``, ``.peak_in_flight``, ``.reset()``, ``.set_latency(s)``, ``.add_fault(kind, ...)``,
     ``.responder`` (settable), ``.wait_for_requests(n)``, ``.errors``.
     """
     server = LLMServer().start()
@@ -44,3 +45,16 @@ def openai_warm() -> None:
 
     with LLMServer() as server:
         asyncio.run(call(server.base_url))
+
+
+@pytest.fixture(scope="session")
+def anthropic_warm() -> None:
+    """One real anthropic SDK call in this process, for the reasons given in ``openai_warm``."""
+    anthropic = pytest.importorskip("anthropic")
+
+    async def call(base_url: str) -> None:
+        async with anthropic.AsyncAnthropic(api_key="warm-up", base_url=base_url, max_retries=0, timeout=5) as client:
+            await client.messages.create(model="warm-up", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+
+    with LLMServer() as server:
+        asyncio.run(call(server.anthropic_base_url))

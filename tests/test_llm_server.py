@@ -210,3 +210,156 @@ def test_many_concurrent_keep_alive_connections(llm_server: LLMServer) -> None:
     assert llm_server.peak_in_flight >= 20
     first_ports = {r.client_port for r in requests[:30]}
     assert {r.client_port for r in requests[30:]} <= first_ports  # keep-alive: no new connections
+
+
+# -- the Anthropic Messages route ------------------------------------------------------------------
+
+
+def message_body(*messages: tuple[str, str], **fields: Any) -> dict[str, Any]:
+    """A Messages API body: ``message_body(("user", "hi"), system="s")``; max_tokens 16 unless given."""
+    return {
+        "model": "claude-t",
+        "max_tokens": 16,
+        **fields,
+        "messages": [{"role": r, "content": c} for r, c in messages],
+    }
+
+
+def post_messages(server: LLMServer, body: Any) -> tuple[int, dict[str, str], Any]:
+    status, headers, raw = post(server, path="/v1/messages", body=body)
+    return status, headers, json.loads(raw)
+
+
+def test_anthropic_message_body(llm_server: LLMServer) -> None:
+    body = message_body(("user", "say this back"), system="Be brief.")
+    status, headers, reply = post_messages(llm_server, body)
+    assert (status, headers["content-type"]) == (200, "application/json")
+    assert reply["id"].startswith("msg_") and headers["request-id"]
+    assert (reply["type"], reply["role"], reply["model"]) == ("message", "assistant", "claude-t")
+    assert reply["content"] == [{"type": "text", "text": "say this back"}]
+    assert (reply["stop_reason"], reply["stop_sequence"]) == ("end_turn", None)
+    assert reply["usage"]["input_tokens"] == 5  # the system prompt counts
+    assert reply["usage"]["output_tokens"] == 3
+    (request,) = llm_server.requests
+    assert (request.system, request.last_user, request.status) == ("Be brief.", "say this back", 200)
+    assert request.text == "Be brief.\nsay this back"
+
+
+def test_anthropic_content_blocks_and_system_blocks(llm_server: LLMServer) -> None:
+    body = message_body(("user", "x"), system=[{"type": "text", "text": "sys"}])
+    body["messages"] = [
+        {"role": "user", "content": [{"type": "text", "text": "from "}, {"type": "text", "text": "blocks"}]}
+    ]
+    status, _, reply = post_messages(llm_server, body)
+    assert status == 200 and reply["content"][0]["text"] == "from blocks"
+    assert llm_server.requests[0].system == "sys"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "m", "messages": [{"role": "user", "content": "hi"}]}, "max_tokens: Field required"),
+        (message_body(("user", "hi"), max_tokens=0), "max_tokens: Input should be"),
+        ({"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}, "model: Field required"),
+        (message_body(), "at least one message"),
+        (message_body(("assistant", "hi")), 'first message must use the "user" role'),
+        (message_body(("user", "a"), ("user", "b")), "roles must alternate"),
+        (message_body(("user", "a"), ("assistant", "b"), ("assistant", "c")), "roles must alternate"),
+        (message_body(("system", "s"), ("user", "hi")), "top-level `system` parameter"),
+        (message_body(("user", "hi"), stream=True), "stream"),
+        (message_body(("user", "hi"), stop_sequences="END"), "stop_sequences"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_anthropic_rejects_what_the_api_rejects(llm_server: LLMServer, body: Any, message: str) -> None:
+    status, _, reply = post_messages(llm_server, body)
+    assert status == 400
+    assert reply["type"] == "error" and reply["error"]["type"] == "invalid_request_error"
+    assert message in reply["error"]["message"]
+    assert llm_server.requests[0].status == 400
+
+
+def test_anthropic_alternating_conversation_is_accepted(llm_server: LLMServer) -> None:
+    body = message_body(("user", "a"), ("assistant", "b"), ("user", "c"))
+    status, _, reply = post_messages(llm_server, body)
+    assert status == 200 and reply["content"][0]["text"] == "c"
+
+
+@pytest.mark.parametrize(
+    ("finish", "stop_sequence", "stop_reason", "sent_sequence"),
+    [
+        ("stop", None, "end_turn", None),
+        ("length", None, "max_tokens", None),
+        ("tool_calls", None, "tool_use", None),
+        ("content_filter", None, "refusal", None),
+        ("stop_sequence", None, "stop_sequence", "END"),  # default: the request's first stop sequence
+        ("stop_sequence", "###", "stop_sequence", "###"),
+        ("pause_turn", None, "pause_turn", None),  # anything else as is
+    ],
+)
+def test_anthropic_stop_reasons(
+    llm_server: LLMServer, finish: str, stop_sequence: str | None, stop_reason: str, sent_sequence: str | None
+) -> None:
+    llm_server.responder = lambda r: Reply("out", finish_reason=finish, stop_sequence=stop_sequence)
+    _, _, reply = post_messages(llm_server, message_body(("user", "hi"), stop_sequences=["END", "###"]))
+    assert (reply["stop_reason"], reply["stop_sequence"]) == (stop_reason, sent_sequence)
+
+
+def test_anthropic_scripted_usage_and_model(llm_server: LLMServer) -> None:
+    llm_server.responder = lambda r: Reply("ok", prompt_tokens=11, completion_tokens=2, model="claude-t-2026")
+    _, _, reply = post_messages(llm_server, message_body(("user", "hi")))
+    assert reply["model"] == "claude-t-2026"
+    assert (reply["usage"]["input_tokens"], reply["usage"]["output_tokens"]) == (11, 2)
+    llm_server.responder = lambda r: Reply("ok", usage=False)
+    assert "usage" not in post_messages(llm_server, message_body(("user", "hi")))[2]
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(400, "invalid_request_error"), (401, "authentication_error"), (403, "permission_error"),
+     (404, "not_found_error"), (429, "rate_limit_error"), (500, "api_error"), (503, "api_error"),
+     (529, "overloaded_error")],
+)  # fmt: skip
+def test_anthropic_error_format_for_status_faults(llm_server: LLMServer, status: int, kind: str) -> None:
+    llm_server.add_fault("status", status=status, retry_after=3, message="nope")
+    got, headers, reply = post_messages(llm_server, message_body(("user", "hi")))
+    assert got == status and headers["retry-after"] == "3" and headers["request-id"]
+    assert reply == {"type": "error", "error": {"type": kind, "message": "nope"}}
+    assert post(llm_server)[0] == status  # the OpenAI route keeps its own format
+    assert json.loads(post(llm_server)[2])["error"]["message"] == "nope"
+
+
+def test_anthropic_responder_error_and_fault_by_system_match(llm_server: LLMServer) -> None:
+    def broken(request: RecordedRequest) -> str:
+        raise KeyError("oops")
+
+    llm_server.responder = broken
+    status, _, reply = post_messages(llm_server, message_body(("user", "hi")))
+    assert status == 500 and reply["error"]["type"] == "api_error" and "KeyError" in reply["error"]["message"]
+    llm_server.reset()
+    llm_server.add_fault("status", status=529, match="grumpy")  # matches the system prompt too
+    assert post_messages(llm_server, message_body(("user", "hi"), system="be grumpy"))[0] == 529
+    assert post_messages(llm_server, message_body(("user", "hi"), system="be kind"))[0] == 200
+
+
+def test_anthropic_sdk_round_trip(llm_server: LLMServer) -> None:
+    """The real SDK against ``anthropic_base_url``: it posts to /v1/messages and parses the answer."""
+    anthropic = pytest.importorskip("anthropic")
+    llm_server.responder = lambda r: Reply("cut", finish_reason="length", prompt_tokens=4, completion_tokens=1)
+
+    async def main() -> Any:
+        async with anthropic.AsyncAnthropic(
+            api_key="k", base_url=llm_server.anthropic_base_url, max_retries=0, timeout=5
+        ) as client:
+            return await client.messages.create(
+                model="claude-t", max_tokens=5, system="s", messages=[{"role": "user", "content": "hi"}]
+            )
+
+    message = asyncio.run(main())
+    assert message.content[0].text == "cut" and message.stop_reason == "max_tokens"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (4, 1)
+    (request,) = llm_server.requests
+    assert (request.method, request.path, request.status) == ("POST", "/v1/messages", 200)
+    assert request.body == {
+        "model": "claude-t", "max_tokens": 5, "system": "s", "messages": [{"role": "user", "content": "hi"}]
+    }  # fmt: skip

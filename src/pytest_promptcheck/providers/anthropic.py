@@ -1,13 +1,251 @@
-"""The ``anthropic`` provider (being written)."""
+"""The ``anthropic`` provider: the Messages API through the official SDK.
+
+Our messages become a Messages API call: ``system`` messages (wherever they stand) join, separated
+by blank lines, into the top-level ``system`` parameter; the rest are sent in order, consecutive
+messages of one role merged (blank-line separated) so roles alternate; the first of them must be a
+``user`` message. ``max_tokens`` is required by the API: it comes from the params ``max_tokens``
+or ``max_new_tokens``, else :data:`DEFAULT_MAX_TOKENS` (1024). ``stop`` is sent as
+``stop_sequences``; ``temperature``, ``top_p``, ``top_k`` and other parameters pass through (those
+the SDK has no argument for go into the body via ``extra_body``); a param set to null is not sent.
+The Messages API takes no seed: the per-call seed (and a ``seed`` param) is not sent, so repeats of
+a sampled case are independent draws, not reproducible ones.
+
+Credentials: ``ANTHROPIC_API_KEY``, or the variable ``api_key_env`` names; only from the
+environment. A ``base_url`` on localhost / 127.x / ::1 with no key set gets a placeholder key (a
+local server or test double takes none); anywhere else a missing key is a configuration error.
+Without ``base_url`` the SDK's default applies (``ANTHROPIC_BASE_URL``, else api.anthropic.com).
+
+As for every provider, the SDK's own retries are off (``max_retries=0``) and each call has an
+explicit timeout: the engine owns retries.
+"""
 
 from __future__ import annotations
 
+import inspect
+import json
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import ModelConfig
-from ..errors import ConfigError
-from .base import ProviderContext
+from ..errors import ConfigError, MissingDependencyError, ProviderError
+from .base import Completion, ModelRequest, ProviderContext, Usage, parse_retry_after
+
+DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
+_MAX_TOKENS_NAMES = frozenset({"max_tokens", "max_new_tokens"})
+_STOP_NAMES = frozenset({"stop", "stop_sequences"})
+_IGNORED = frozenset({"seed"})  # the Messages API has no seed
+_RESERVED = {
+    "model": "set `model` in the model's configuration",
+    "messages": "the prompt is the messages",
+    "system": "use a `system` message in the prompt",
+    "stream": "streaming is not supported",
+}
+_RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx, 529 "overloaded" included
+_FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+# create() arguments that are not model parameters: suite params never set them.
+_NOT_PARAMS = frozenset(
+    {"self", "model", "messages", "system", "max_tokens", "stop_sequences", "stream", "timeout",
+     "extra_headers", "extra_query", "extra_body"}
+)  # fmt: skip
+_LOCAL_HOSTS = frozenset({"localhost", "::1"})
 
 
-def create(model: ModelConfig, context: ProviderContext) -> Any:
-    raise ConfigError(f"model {model.name!r}: the anthropic provider is not available yet")
+class AnthropicProvider:
+    def __init__(self, model: ModelConfig, context: ProviderContext) -> None:
+        try:
+            import anthropic
+        except ImportError:
+            raise MissingDependencyError("The Anthropic provider", "anthropic") from None
+        self._anthropic = anthropic
+        self.model = model
+        self._create_params: frozenset[str] | None = None
+        if not model.model:
+            raise ConfigError(f'model {model.name!r} (anthropic): set `model = "..."` (e.g. claude-sonnet-4-5)')
+        base_url = model.resolved("base_url")
+        self.client = anthropic.AsyncAnthropic(
+            api_key=_api_key(model, base_url),
+            base_url=base_url,
+            max_retries=0,
+            timeout=model.timeout or context.project.timeout,
+        )
+
+    async def complete(self, request: ModelRequest) -> Completion:
+        anthropic = self._anthropic
+        system, messages = _to_messages(request.messages, self.model.name)
+        kwargs = self._arguments(request.params)
+        if system:
+            kwargs["system"] = system
+        try:
+            response = await self.client.messages.create(
+                model=str(self.model.resolved("model")),
+                messages=messages,  # type: ignore[arg-type]
+                timeout=request.timeout,
+                **kwargs,
+            )
+        except anthropic.APITimeoutError:
+            raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
+        except anthropic.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            raise self._error(f"connection to {self._where()} failed: {cause}", retryable=True) from None
+        except anthropic.APIStatusError as exc:
+            status = exc.status_code
+            raise self._error(
+                _status_message(exc),
+                status=status,
+                retryable=status in _RETRYABLE_STATUS or status >= 500,
+                headers=exc.response.headers,
+            ) from None
+        except anthropic.APIResponseValidationError as exc:
+            raise self._error(f"malformed response from the server: {exc.message}") from None
+        except json.JSONDecodeError as exc:  # the SDK lets a body that is not JSON surface as a decode error
+            raise self._error(f"malformed response from the server: the body is not valid JSON ({exc})") from None
+        return self._completion(response)
+
+    def _arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Suite params as ``messages.create()`` arguments (always with ``max_tokens``); names the SDK
+        has no argument for (``temperature`` and ``top_p`` in recent SDKs, unknown ones) go to the
+        body through ``extra_body``."""
+        known = self._known_params()
+        kwargs: dict[str, Any] = {"max_tokens": DEFAULT_MAX_TOKENS}
+        extra: dict[str, Any] = {}
+        for key, value in params.items():  # in order: a case's value comes after the config's
+            if key in _RESERVED:
+                raise ConfigError(f"model {self.model.name!r} (anthropic): params cannot set {key!r}; {_RESERVED[key]}")
+            if key in _IGNORED or value is None:  # null unsets a param (e.g. a config default)
+                continue
+            if key in _MAX_TOKENS_NAMES:
+                kwargs["max_tokens"] = value
+            elif key in _STOP_NAMES:
+                kwargs["stop_sequences"] = self._stop_sequences(key, value)
+            elif key == "extra_body" and isinstance(value, dict):
+                extra.update(value)
+            elif key in known:
+                kwargs[key] = value
+            else:
+                extra[key] = value
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    def _stop_sequences(self, key: str, value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(
+            f"model {self.model.name!r} (anthropic): param {key!r} must be a string or a list of strings, got {value!r}"
+        )
+
+    def _known_params(self) -> frozenset[str]:
+        if self._create_params is None:
+            signature = inspect.signature(self.client.messages.create)
+            self._create_params = frozenset(signature.parameters) - _NOT_PARAMS
+        return self._create_params
+
+    def _where(self) -> str:
+        url = urlsplit(str(self.client.base_url))
+        return f"{url.scheme}://{url.netloc.rpartition('@')[2]}"  # no userinfo; [::1] keeps its brackets
+
+    def _completion(self, response: Any) -> Completion:
+        content = getattr(response, "content", None)
+        if not isinstance(content, list):
+            # the SDK hands back the text of a body that is not JSON
+            got = f"a non-JSON body {_clip(response)!r}" if isinstance(response, str) else "no content list"
+            raise self._error(f"malformed response from the server: expected a message object, got {got}")
+        usage = getattr(response, "usage", None)
+        stop_reason = getattr(response, "stop_reason", None)
+        return Completion(
+            output="".join(_texts(content)),
+            finish_reason=_FINISH_REASONS.get(stop_reason, stop_reason) if stop_reason else None,
+            usage=Usage(getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)),
+            served_model=getattr(response, "model", None),
+        )
+
+    def _error(
+        self, message: str, *, status: int | None = None, retryable: bool = False, headers: Any = None
+    ) -> ProviderError:
+        header_map = dict(headers) if headers is not None else {}
+        error = ProviderError(
+            "anthropic", self.model.name, message, status=status, retryable=retryable,
+            retry_after=parse_retry_after(header_map),
+        )  # fmt: skip
+        error.headers = header_map  # type: ignore[attr-defined]
+        return error
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _to_messages(messages: Iterable[Mapping[str, str]], name: str) -> tuple[str, list[dict[str, str]]]:
+    """Our messages as (``system`` text, alternating user/assistant turns starting with user)."""
+    system: list[str] = []
+    turns: list[dict[str, str]] = []
+    for message in messages:
+        role, content = message.get("role"), str(message.get("content", ""))
+        if role == "system":
+            system.append(content)
+        elif role not in ("user", "assistant"):
+            raise ConfigError(f"model {name!r} (anthropic): message role {role!r} is not system, user or assistant")
+        elif turns and turns[-1]["role"] == role:
+            turns[-1]["content"] += "\n\n" + content
+        else:
+            turns.append({"role": role, "content": content})
+    if not turns or turns[0]["role"] != "user":
+        found = "only system messages" if not turns else "an assistant message first"
+        raise ConfigError(
+            f"model {name!r} (anthropic): the Messages API needs a user message before any assistant "
+            f"message (system messages aside); this prompt has {found}"
+        )
+    return "\n\n".join(system), turns
+
+
+def _texts(content: list[Any]) -> Iterable[str]:
+    for block in content:
+        if getattr(block, "type", None) == "text" and isinstance(getattr(block, "text", None), str):
+            yield block.text
+
+
+def _api_key(model: ModelConfig, base_url: str | None) -> str:
+    env_name = model.api_key_env or "ANTHROPIC_API_KEY"
+    key = os.environ.get(env_name)
+    if key:
+        return key
+    if model.api_key_env or not _is_local(base_url):
+        hint = "" if model.api_key_env else " (or set base_url for a local server on localhost, which needs none)"
+        raise ConfigError(f"model {model.name!r} (anthropic) needs an API key: export {env_name}=...{hint}")
+    return "not-needed"  # a local server ignores the key, but the SDK requires one
+
+
+def _is_local(base_url: str | None) -> bool:
+    host = urlsplit(base_url or "").hostname or ""
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def _status_message(exc: Any) -> str:
+    """The server's own words: ``error.message`` of Anthropic's error body, prefixed by its type."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            kind = error.get("type")
+            return f"{kind}: {error['message']}" if isinstance(kind, str) and kind else str(error["message"])
+    message = str(getattr(exc, "message", exc))
+    if isinstance(body, str) and body.strip():  # e.g. a proxy's HTML error page
+        message += f" - {_clip(' '.join(body.split()), 200)}"
+    return message
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def create(model: ModelConfig, context: ProviderContext) -> AnthropicProvider:
+    return AnthropicProvider(model, context)
