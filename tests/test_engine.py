@@ -200,11 +200,11 @@ def test_repeated_429s_lower_concurrency_and_successes_restore_it() -> None:
         seen = []
         for rate_limited in (True, True, True):
             await limiter.acquire()
-            await limiter.release(rate_limited=rate_limited)
+            limiter.release(rate_limited=rate_limited)
             seen.append(limiter.limit)
         for _ in range(20):
             await limiter.acquire()
-            await limiter.release()
+            limiter.release()
         seen.append(limiter.limit)
         return seen
 

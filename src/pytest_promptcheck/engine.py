@@ -14,9 +14,12 @@ import contextlib
 import hashlib
 import json
 import random
+import sys
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlparse
 
 from .config import ModelConfig, ProjectConfig
@@ -132,7 +135,7 @@ class Engine:
                 error = exc
             finally:
                 rate_limited = error is not None and error.status == 429
-                await limiter.release(rate_limited=rate_limited)
+                limiter.release(rate_limited=rate_limited)
                 self.stats.peak_in_flight[model.name] = limiter.peak
             if error is None:
                 return completion
@@ -147,7 +150,7 @@ class Engine:
         try:
             # Every call ends: a provider (or a user's python model) that ignores its own timeout is
             # cut off here, a little later, so its own timeout message wins when it has one.
-            completion = await asyncio.wait_for(provider.complete(request), request.timeout + _GRACE_S)
+            completion = await _with_timeout(provider.complete(request), request.timeout + _GRACE_S)
         except asyncio.TimeoutError:
             raise ProviderError(
                 model.provider, model.name, f"no answer within {request.timeout:g} s (timeout)", retryable=True
@@ -180,6 +183,13 @@ class Engine:
             self._thread.join(timeout=10)
         loop.close()
         self._loop = None
+
+
+async def _with_timeout(call: Coroutine[Any, Any, Completion], seconds: float) -> Completion:
+    if sys.version_info >= (3, 11):  # asyncio.timeout needs no extra task per call, unlike wait_for
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)  # pragma: no cover - Python 3.10
 
 
 def _gave_up(error: ProviderError, attempts: int, elapsed: float) -> ProviderError:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 from dataclasses import dataclass
 
@@ -33,7 +34,11 @@ class RetryPolicy:
 
 
 class AdaptiveLimiter:
-    """An asyncio semaphore whose limit drops on rate limiting and recovers with successes."""
+    """An asyncio semaphore whose limit drops on rate limiting and recovers with successes.
+
+    Used from the engine's loop thread only. Waiters queue FIFO and a release wakes exactly the
+    waiters that can now run (a Condition's notify_all would wake all of them for every call).
+    """
 
     def __init__(self, limit: int) -> None:
         self.max_limit = max(1, limit)
@@ -41,23 +46,39 @@ class AdaptiveLimiter:
         self.in_flight = 0
         self.peak = 0
         self._successes = 0
-        self._changed = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
-
-    async def release(self, *, rate_limited: bool = False) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            if rate_limited:
-                self.limit = max(1, self.limit // 2)
-                self._successes = 0
+        if self.in_flight < self.limit and not self._waiters:
+            self._take()
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # the slot is taken on our behalf before we are woken
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # woken and cancelled at once: give the slot back
             else:
-                self._successes += 1
-                if self.limit < self.max_limit and self._successes >= self.limit:
-                    self.limit += 1  # additive increase: one slot per `limit` successes
-                    self._successes = 0
-            self._changed.notify_all()
+                self._waiters.remove(waiter)
+            raise
+
+    def release(self, *, rate_limited: bool = False) -> None:
+        self.in_flight -= 1
+        if rate_limited:
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+        else:
+            self._successes += 1
+            if self.limit < self.max_limit and self._successes >= self.limit:
+                self.limit += 1  # additive increase: one slot per `limit` successes
+                self._successes = 0
+        while self._waiters and self.in_flight < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._take()
+                waiter.set_result(None)
+
+    def _take(self) -> None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
