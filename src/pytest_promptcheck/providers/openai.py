@@ -38,11 +38,10 @@ class OpenAIProvider:
         if not model.model:
             raise ConfigError(f'model {model.name!r} (openai): set `model = "..."` (e.g. gpt-4o-mini)')
         base_url = model.resolved("base_url")
+        self._timeout = float(model.timeout or context.project.timeout)
+        self._model_id = str(model.resolved("model"))
         self.client = openai.AsyncOpenAI(
-            api_key=_api_key(model, base_url),
-            base_url=base_url,
-            max_retries=0,
-            timeout=model.timeout or context.project.timeout,
+            api_key=_api_key(model, base_url), base_url=base_url, max_retries=0, timeout=self._timeout
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
@@ -52,11 +51,12 @@ class OpenAIProvider:
             kwargs.setdefault("seed", request.seed)
         if extra_body:
             kwargs["extra_body"] = extra_body
+        if request.timeout != self._timeout:  # per-call options cost the SDK a copy of its settings
+            kwargs["timeout"] = request.timeout
         try:
             response = await self.client.chat.completions.create(
-                model=str(self.model.resolved("model")),
+                model=self._model_id,
                 messages=[dict(m) for m in request.messages],  # type: ignore[misc]
-                timeout=request.timeout,
                 **kwargs,
             )
         except openai.APITimeoutError:
