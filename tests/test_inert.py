@@ -44,3 +44,38 @@ def test_xdist_gives_the_same_outcomes_and_summary(pytester: pytest.Pytester, pr
                 "b           0       6       0         0%",
             ]
         )
+
+
+RECORD_PRINTER = """
+from pytest_promptcheck.results import record_of
+
+records = []
+
+
+def pytest_runtest_logreport(report):
+    record = record_of(report)
+    if record is not None:
+        records.append(record)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for r in sorted(records, key=lambda r: r["item"]):
+        call = r["calls"][0]
+        terminalreporter.write_line(
+            f"REC {r['case']} {r['model']} {r['outcome']} {call['output']!r} {call['assertions'][0]['passed']}"
+        )
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["-n", "2"]])
+def test_result_records_reach_the_controller(
+    pytester: pytest.Pytester, project: PromptProject, args: list[str]
+) -> None:
+    """Each item's result record rides on its report, so the xdist controller sees the same records."""
+    pytester.makeconftest(RECORD_PRINTER)
+    project.suite(
+        body='prompts: {p: "{{ x }}"}\ncases:\n  - {id: c1, vars: {x: yes}, assert: [{equals: "yes"}]}\n'
+        '  - {id: c2, vars: {x: no}, assert: [{equals: "yes"}]}\n'
+    )
+    result = pytester.runpytest_subprocess(*args)
+    result.stdout.fnmatch_lines(["REC c1 echo passed 'yes' True", "REC c2 echo failed 'no' False"])

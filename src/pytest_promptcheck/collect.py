@@ -17,7 +17,7 @@ import pytest
 from . import __version__
 from .assertions.base import BadArgument, CheckContext, PrepareContext
 from .assertions.evaluate import CallVerdict, PreparedAssertion, Verdict, check_call, item_verdict
-from .config import ModelConfig, effective_call_settings
+from .config import ModelConfig, ProjectConfig, effective_call_settings
 from .errors import ConfigError, PromptAssertionError, ProviderError, SuiteError, SuiteProblem
 from .providers.base import Completion, ModelRequest
 from .report.failure import format_failure
@@ -221,9 +221,22 @@ class PromptItem(pytest.Item):
         self.suite = suite
         self.snapshots = snapshots
         self.completions: list[tuple[int, dict[str, Any], Any, Completion]] = []
+        self.planned: list[tuple[int, dict[str, Any], Any, ModelRequest]] = []
         self.verdict: Verdict | None = None
         if case.source is not None:
             self.path = case.source  # reportinfo points at the cases_from row
+
+    @property
+    def project(self) -> ProjectConfig:
+        return get_session(self.config).project
+
+    @property
+    def suite_relpath(self) -> str:
+        """The suite file relative to the rootdir, with forward slashes (stable across machines)."""
+        try:
+            return self.suite.path.relative_to(self.config.rootpath).as_posix()
+        except ValueError:
+            return self.suite.path.as_posix()
 
     # -- what runs -------------------------------------------------------------------------------
     def planned_calls(self) -> list[tuple[int, dict[str, Any], Any, ModelRequest]]:
@@ -253,6 +266,7 @@ class PromptItem(pytest.Item):
         if state.project.dry_run:
             pytest.skip("dry run (--pc-dry-run): no model called")
         scheduled = state.scheduler.take(self)
+        self.planned = scheduled.planned
         try:
             completions = [future.result() for future in scheduled.futures]
             self.completions = [(s, b, m, c) for (s, b, m, _), c in zip(scheduled.planned, completions)]
