@@ -252,6 +252,7 @@ class PromptItem(pytest.Item):
                     timeout=settings.timeout,
                     seed=derive_seed(project.seed, self.case.id, sample),
                     sample_index=sample,
+                    case_id=self.case.id,
                 )
                 calls.append((sample, binding, messages, request))
         return calls

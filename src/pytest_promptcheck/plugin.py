@@ -42,6 +42,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--pc-timeout", type=float, metavar="S", help="seconds per model call (overrides config and cases)")
     group.addoption("--pc-seed", type=int, metavar="N", help="base seed; each call's seed derives from it")
     group.addoption("--pc-dry-run", action="store_true", help="list the calls and their estimated cost; call nothing")
+    # -- comparison and gate (compare.py, gate.py, metrics.py) ---------------------------------
+    group.addoption("--pc-gate", action="store_true", help="the baseline-vs-candidate gate decides the exit status")
+    group.addoption(
+        "--pc-report", action="append", default=[], metavar="FORMAT:PATH", dest="pc_reports",
+        help="write a report: json:PATH, html:PATH or md:PATH (repeatable)",
+    )  # fmt: skip
+    # -- records, cache, record/replay, export (records.py, cache.py, cassettes.py, export.py) ---
+    group.addoption("--pc-no-cache", action="store_true", help="neither read nor write the response cache")
+    group.addoption("--pc-record", action="store_true", help="record model answers to <suite dir>/cassettes/")
+    group.addoption("--pc-replay", action="store_true", help="answer from cassettes only: no network, no keys")
+    group.addoption("--pc-export", metavar="PATH", help="write failing cases as fine-tuning data (JSONL)")
+    group.addoption(
+        "--pc-export-format", default="openai-chat", metavar="FORMAT",
+        choices=["openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo"],
+        help="openai-chat (default), openai-dpo, bedrock-claude, trl-sft, trl-dpo",
+    )  # fmt: skip
+    group.addoption(
+        "--pc-export-side", choices=["candidate", "baseline", "all"], metavar="SIDE",
+        help="whose failures to export: candidate (default when one is configured), baseline, all",
+    )  # fmt: skip
+    group.addoption(
+        "--pc-export-split", type=float, metavar="FRACTION",
+        help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
+    )  # fmt: skip
+    group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
     for key in _INI_KEYS:
         help_text = f"pytest-promptcheck: `{key}` (when not set in [tool.promptcheck])"
         if key in ("files", "models"):
@@ -75,6 +100,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(builtins, "promptcheck-builtins")
     config.pluginmanager.register(state.tally, "promptcheck-tally")
+    _register_run_plugins(config, state)
+
+
+def _register_run_plugins(config: pytest.Config, state: PromptSession) -> None:
+    """Stateful parts that aggregate a run from reports (on the xdist controller too)."""
+    # -- comparison and gate: register here (see compare.py / gate.py) --------------------------
+    # -- run records, export: register here (see records.py / export.py) ------------------------
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

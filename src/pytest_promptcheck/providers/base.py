@@ -26,6 +26,7 @@ class ModelRequest:
     timeout: float = 60.0
     seed: int | None = None
     sample_index: int = 0
+    case_id: str | None = None  # for messages and records only (e.g. a replay miss names the case)
 
 
 @dataclass(frozen=True)
