@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml  # noqa: F401  # imported once here: pytester's in-process runs must not reload libyaml's classes
 
-pytest_plugins = ["pytester", "server_fixtures"]
+pytest_plugins = ["pytester", "server_fixtures", "model_fixtures"]
 
 # A deterministic fake "model" module: the reply is chosen by the last user message, so each test
 # states the outputs it needs in the suite itself (``vars: {reply: ...}`` with prompt "{{ reply }}").
