@@ -244,7 +244,9 @@ def test_unknown_provider_reported_after_collection(pytester: pytest.Pytester) -
     pytester.makefile(".prompts.yaml", test_u=SUITE)
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*model 'x'*unknown provider 'nosuch'; registered: anthropic, openai, python, transformers*"])
+    result.stderr.fnmatch_lines(
+        ["*model 'x'*unknown provider 'nosuch'; registered: anthropic, openai, python, transformers*"]
+    )
 
 
 def test_hanging_python_model_is_cut_off_by_the_timeout(pytester: pytest.Pytester) -> None:

@@ -18,7 +18,7 @@ from . import __version__
 from .assertions.base import BadArgument, CheckContext, PrepareContext
 from .assertions.evaluate import CallVerdict, PreparedAssertion, Verdict, check_call, item_verdict
 from .config import ModelConfig, ProjectConfig, effective_call_settings
-from .errors import ConfigError, PromptAssertionError, ProviderError, SuiteError, SuiteProblem
+from .errors import ConfigError, PromptAssertionError, PromptcheckError, ProviderError, SuiteError, SuiteProblem
 from .providers.base import Completion, ModelRequest
 from .report.failure import format_failure
 from .session import PromptSession, Registries, get_session
@@ -268,16 +268,18 @@ class PromptItem(pytest.Item):
             pytest.skip("dry run (--pc-dry-run): no model called")
         scheduled = state.scheduler.take(self)
         self.planned = scheduled.planned
+        problem = None
         try:
             completions = [future.result() for future in scheduled.futures]
             self.completions = [(s, b, m, c) for (s, b, m, _), c in zip(scheduled.planned, completions)]
             self.verdict = self._judge()
-        except (ProviderError, ConfigError, SuiteError) as exc:
-            # Setup errors bypass repr_failure; fail without a traceback: the message says it all.
-            what = "configuration problem" if isinstance(exc, ConfigError) else "model call failed"
-            if isinstance(exc, SuiteError):
-                what, exc = "invalid file", "\n".join(map(str, exc.problems))  # type: ignore[assignment]
-            pytest.fail(f"{self._header()}\n{what}: {exc}", pytrace=False)
+        except PromptcheckError as exc:
+            problem = _setup_problem(exc)
+        if problem is not None:
+            # Outside the except block: no "during handling of the above exception" noise. Setup
+            # errors bypass repr_failure, so fail without a traceback: the message says it all.
+            pytest.fail(f"{self._header()}\n{problem}", pytrace=False)
+        assert self.verdict is not None
         state.verdicts.append(self.verdict)
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
@@ -374,6 +376,14 @@ def check_providers(items: list[PromptItem], state: PromptSession) -> None:
         seen.add(key)
         if registries.providers.get(item.model.provider) is None:
             raise pytest.UsageError(f"pytest-promptcheck: {_unknown_provider(item.model, registries)}")
+
+
+def _setup_problem(exc: PromptcheckError) -> str:
+    if isinstance(exc, SuiteError):
+        return "invalid file: " + "\n".join(map(str, exc.problems))
+    if isinstance(exc, ProviderError):
+        return f"model call failed: {exc}"
+    return f"configuration problem: {exc}"  # ConfigError, MissingDependencyError
 
 
 def derive_seed(base: int, case_id: str, sample: int) -> int:
