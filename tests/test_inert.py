@@ -39,9 +39,9 @@ def test_xdist_gives_the_same_outcomes_and_summary(pytester: pytest.Pytester, pr
     for result in (plain, spread):
         result.stdout.fnmatch_lines(
             [
-                "model  passed  failed  errors  pass rate",
-                "a           6       0       0       100%",
-                "b           0       6       0         0%",
+                "model  items  passed  failed  errors  pass rate   95% interval",
+            "a          6       6       0       0     100.0%  [61.0, 100.0]",
+            "b          6       0       6       0       0.0%    [0.0, 39.0]",
             ]
         )
 

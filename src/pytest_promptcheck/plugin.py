@@ -106,6 +106,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _register_run_plugins(config: pytest.Config, state: PromptSession) -> None:
     """Stateful parts that aggregate a run from reports (on the xdist controller too)."""
     # -- comparison and gate: register here (see compare.py / gate.py) --------------------------
+    from .aggregate import register as register_aggregator
+
+    register_aggregator(config, state.project)  # metrics, comparison, gate, --pc-report
     # -- run records, export: register here (see records.py / export.py) ------------------------
 
 

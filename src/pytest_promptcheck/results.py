@@ -11,7 +11,7 @@ Shape (``RECORD_VERSION`` 1)::
      "variant": "terse", "model": "tuned", "provider": "openai", "served": "openai:gpt-4o-mini",
      "side": "candidate" | "baseline" | None, "tags": [...], "ideal": str | None,
      "outcome": "passed" | "failed" | "error" | "skipped", "error": str | None,
-     "threshold": float | None, "min_pass": float | None,
+     "threshold": float | None, "min_pass": float | None, "suite_metrics": {...} (the suite's `metrics:`),
      "calls": [{"sample": 0, "binding": {...}, "messages": [...], "params": {...}, "seed": int,
                 "output": str | None, "finish_reason": str | None,
                 "usage": {"input_tokens": int | None, "output_tokens": int | None},
@@ -66,6 +66,7 @@ def item_record(item: PromptItem, outcome: str, error: str | None) -> dict[str, 
         "threshold": item.case.threshold,
         "min_pass": item.case.repeat.min_pass,
         "calls": calls,
+        "suite_metrics": _jsonable(item.suite.metrics),  # thresholds: the xdist controller never collects
     }
 
 

@@ -55,7 +55,17 @@ class RunTally:
 
 
 def write_summary(reporter: pytest.TerminalReporter, state: PromptSession) -> None:
-    lines = state.dry_run_lines if state.project.dry_run else state.tally.lines()
+    from ..aggregate import summary_of
+
+    summary = summary_of(state.config)
+    if state.project.dry_run:
+        lines = state.dry_run_lines
+    elif summary is not None:  # metrics, comparison and gate (report/summary.py)
+        from .summary import lines as summary_lines
+
+        lines = summary_lines(summary)
+    else:
+        lines = state.tally.lines()
     if not lines:
         return
     reporter.write_sep("=", "promptcheck")
