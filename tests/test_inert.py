@@ -40,8 +40,8 @@ def test_xdist_gives_the_same_outcomes_and_summary(pytester: pytest.Pytester, pr
         result.stdout.fnmatch_lines(
             [
                 "model  items  passed  failed  errors  pass rate   95% interval",
-            "a          6       6       0       0     100.0%  [61.0, 100.0]",
-            "b          6       0       6       0       0.0%    [0.0, 39.0]",
+                "a          6       6       0       0     100.0%  [61.0, 100.0]",
+                "b          6       0       6       0       0.0%    [0.0, 39.0]",
             ]
         )
 

@@ -56,7 +56,6 @@ def test_junitxml_gets_summary_properties(pytester: pytest.Pytester) -> None:
     ("value", "message"),
     [
         ("yaml:x.yaml", "*unknown format 'yaml'; available: json*"),
-        ("html:report.html", "*html and md reports come with the report release; use json:PATH for now*"),
         ("summary.json", "*expected FORMAT:PATH, e.g. --pc-report json:promptcheck.json*"),
     ],
 )

@@ -128,7 +128,7 @@ class RunAggregator:
         from .report.formats import junit_properties, write_report
 
         for fmt, path in self.reports:
-            write_report(fmt, path, summary)
+            write_report(fmt, path, summary, list(self.records.values()))
         junit_properties(self.config, summary)
 
 

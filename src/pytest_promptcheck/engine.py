@@ -4,6 +4,10 @@ pytest runs items one after another on the main thread; the engine runs their mo
 concurrently underneath (the scheduler in :mod:`.schedule` decides which calls to start ahead).
 Per model: an adaptive concurrency limit, retries with backoff (:mod:`.retry`), a hard timeout,
 and one provider instance per process. Identical calls within a run are made once.
+
+Before any provider (:class:`CallStores`, SPEC §8): with ``--pc-replay`` every call is answered
+from the cassettes right in ``submit`` (no provider is ever created); otherwise the response cache
+is asked first and stores each successful answer. With ``--pc-record`` every answer is logged.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from .cache import cache_key, model_identity_without_provider, provider_identity
 from .config import ModelConfig, ProjectConfig
 from .errors import ProviderError
 from .providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
 from .retry import AdaptiveLimiter, RetryPolicy
+
+if TYPE_CHECKING:
+    from .cache import ResponseCache
+    from .cassettes import CallLog, CassetteIndex
 
 _LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
 _DEFAULT_BATCH_SIZE = 16
@@ -61,14 +70,26 @@ class EngineStats:
     reused: int = 0  # identical calls answered by an earlier one
     retries: int = 0
     failed: int = 0
+    cache_hits: int = 0
+    replayed: int = 0
     peak_in_flight: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CallStores:
+    """What answers calls besides providers: cassettes (replay), the response cache, the record log."""
+
+    cache: ResponseCache | None = None
+    replay: CassetteIndex | None = None
+    recorder: CallLog | None = None
 
 
 class Engine:
     """One per session (per process under xdist). Thread-safe ``submit``; ``close`` at session end."""
 
-    def __init__(self, context: ProviderContext) -> None:
+    def __init__(self, context: ProviderContext, stores: CallStores | None = None) -> None:
         self.context = context
+        self.stores = stores or CallStores()
         self.policy = RetryPolicy(max_retries=context.project.retries)
         self.stats = EngineStats()
         self._rng = random.Random(context.project.seed)
@@ -78,6 +99,8 @@ class Engine:
         self._providers: dict[str, Provider | BaseException] = {}
         self._limiters: dict[str, AdaptiveLimiter] = {}
         self._calls: dict[str, concurrent.futures.Future[Completion]] = {}
+        self._identities: dict[str, asyncio.Future[str]] = {}
+        self._known_identities: dict[str, str] = {}  # the finished ones, readable from any thread
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -93,14 +116,53 @@ class Engine:
         """Schedule one call (or join an identical one); the future holds the completion or the error."""
         key = call_key(model, request)
         with self._lock:
+            if self.stores.recorder is not None and request.case_id is None:
+                self.stores.recorder.note_unowned(key)  # a judge call: the item being set up claims it
             existing = self._calls.get(key)
             if existing is not None:
                 self.stats.reused += 1
                 return existing
             self.stats.calls += 1
-            future = asyncio.run_coroutine_threadsafe(self._call(model, factory, request), self._ensure_loop())
+            hit, stored_as = self._cached_now(model, request, key)
+            if self.stores.replay is not None:
+                future = self._replayed(model, request, key)
+            elif hit is not None:
+                future = hit
+            else:
+                call = self._call(model, factory, request, key, stored_as)
+                future = asyncio.run_coroutine_threadsafe(call, self._ensure_loop())
             self._calls[key] = future
             return future
+
+    def _cached_now(
+        self, model: ModelConfig, request: ModelRequest, key: str
+    ) -> tuple[concurrent.futures.Future[Completion] | None, str | None]:
+        """A cache hit answered on the caller's thread, once the model's identity is known (no loop round trip).
+
+        Returns (the answered future or None, the cache key when it was looked up and missed).
+        """
+        cache, identity = self.stores.cache, self._known_identities.get(model.name)
+        if cache is None or identity is None:
+            return None, None
+        stored_as = cache_key(model, request, identity)
+        hit = cache.get(stored_as)
+        if hit is None:
+            return None, stored_as
+        self.stats.cache_hits += 1
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        future.set_result(self._answered(key, model, request, hit))
+        return future, None
+
+    def _replayed(self, model: ModelConfig, request: ModelRequest, key: str) -> concurrent.futures.Future[Completion]:
+        """Answered here, on the caller's thread: a dictionary lookup needs no event loop."""
+        assert self.stores.replay is not None
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        try:
+            future.set_result(self.stores.replay.answer(model, request, key))
+            self.stats.replayed += 1
+        except ProviderError as exc:
+            future.set_exception(exc)
+        return future
 
     def _provider(self, model: ModelConfig, factory: ProviderFactory) -> Provider:
         found = self._providers.get(model.name)
@@ -120,7 +182,30 @@ class Engine:
             limiter = self._limiters[model.name] = AdaptiveLimiter(concurrency_limit(model, self.context.project))
         return limiter
 
-    async def _call(self, model: ModelConfig, factory: ProviderFactory, request: ModelRequest) -> Completion:
+    async def _identity(self, model: ModelConfig, factory: ProviderFactory) -> str:
+        """The model's identity for cache keys, computed once per model (a checkpoint hash can take seconds)."""
+        found = self._identities.get(model.name)
+        if found is None:
+            found = self._identities[model.name] = asyncio.ensure_future(self._compute_identity(model, factory))
+        return await found
+
+    async def _compute_identity(self, model: ModelConfig, factory: ProviderFactory) -> str:
+        # Local weights are hashed without loading them, so a fully cached run never loads a model.
+        local = await asyncio.to_thread(model_identity_without_provider, model, self.stores.cache)
+        identity = local if local is not None else provider_identity(self._provider(model, factory), model)
+        self._known_identities[model.name] = identity
+        return identity
+
+    async def _call(
+        self, model: ModelConfig, factory: ProviderFactory, request: ModelRequest, key: str, stored_as: str | None
+    ) -> Completion:
+        cache = self.stores.cache
+        if cache is not None and stored_as is None:  # not looked up in submit yet
+            stored_as = cache_key(model, request, await self._identity(model, factory))
+            hit = cache.get(stored_as)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return self._answered(key, model, request, hit)
         provider = self._provider(model, factory)
         limiter = self._limiter(model)
         started = time.monotonic()
@@ -138,12 +223,19 @@ class Engine:
                 limiter.release(rate_limited=rate_limited)
                 self.stats.peak_in_flight[model.name] = limiter.peak
             if error is None:
-                return completion
+                if cache is not None and stored_as is not None:
+                    cache.put(stored_as, completion)  # only answers are stored, never errors
+                return self._answered(key, model, request, completion)
             if not error.retryable or attempt > self.policy.max_retries:
                 self.stats.failed += 1
                 raise _gave_up(error, attempt, time.monotonic() - started)
             self.stats.retries += 1
             await asyncio.sleep(self.policy.delay(attempt, error, self._rng))
+
+    def _answered(self, key: str, model: ModelConfig, request: ModelRequest, completion: Completion) -> Completion:
+        if self.stores.recorder is not None:
+            self.stores.recorder.add(key, model, request, completion)
+        return completion
 
     async def _attempt(self, provider: Provider, model: ModelConfig, request: ModelRequest) -> Completion:
         start = time.perf_counter()
@@ -160,7 +252,13 @@ class Engine:
         return completion
 
     def close(self) -> None:
-        """Cancel what is still running, close provider clients, stop the loop thread."""
+        """Cancel what is still running, close provider clients, stop the loop thread, close the cache."""
+        self._stop_loop()
+        if self.stores.cache is not None:
+            self.stores.cache.close()
+        self.stores = CallStores()  # let go of the cassettes before pytest's final garbage collection
+
+    def _stop_loop(self) -> None:
         loop = self._loop
         if loop is None:
             return
@@ -201,4 +299,4 @@ def _gave_up(error: ProviderError, attempts: int, elapsed: float) -> ProviderErr
     )  # fmt: skip
 
 
-__all__ = ["Engine", "EngineStats", "call_key", "concurrency_limit"]
+__all__ = ["CallStores", "Engine", "EngineStats", "call_key", "concurrency_limit"]

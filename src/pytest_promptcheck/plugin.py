@@ -110,6 +110,13 @@ def _register_run_plugins(config: pytest.Config, state: PromptSession) -> None:
 
     register_aggregator(config, state.project)  # metrics, comparison, gate, --pc-report
     # -- run records, export: register here (see records.py / export.py) ------------------------
+    from .storage import register as register_storage
+
+    register_storage(config, state, worker=_is_xdist_worker(config))  # cache, cassettes, run record, export
+    # -- snapshots --pc-update (snapshot_update.py) -------------------------------------------------
+    from .snapshot_update import register as register_snapshots
+
+    register_snapshots(config, worker=_is_xdist_worker(config))  # write/rewrite snapshots, report unused ones
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -135,7 +142,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         from .report.dryrun import dry_run_lines
 
         state.dry_run_lines = list(dry_run_lines(items, verbose=session.config.get_verbosity() > 0))
-    elif items and not _is_xdist_worker(session.config):
+    elif items and not _is_xdist_worker(session.config) and not session.config.option.collectonly:
         state.scheduler.upcoming(items)  # every selected item will run: start their calls now
 
 

@@ -180,6 +180,10 @@ class AnthropicProvider:
         error.headers = header_map  # type: ignore[attr-defined]
         return error
 
+    def identity(self) -> dict[str, str]:
+        """What the response cache keys on: the model id and the server it is asked at."""
+        return {"model": str(self.model.resolved("model")), "base_url": str(self.client.base_url)}
+
     async def aclose(self) -> None:
         await self.client.close()
 

@@ -68,6 +68,12 @@ class PythonProvider:
             result = await asyncio.to_thread(self.function, messages, params)
         return _to_completion(result, self.model)
 
+    def identity(self) -> str:
+        """What the response cache keys on: the function's module:qualname and a hash of its source."""
+        from ..cache import function_identity
+
+        return function_identity(self.function)
+
     async def aclose(self) -> None:
         return None
 

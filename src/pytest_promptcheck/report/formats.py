@@ -1,13 +1,15 @@
 """``--pc-report FORMAT:PATH`` files and junitxml properties: the run summary for machines.
 
-Formats live in ``WRITERS``; ``json`` is the summary as JSON (``summary_json``). An unknown format
-is a usage error at startup, so a typo never costs a full run.
+Formats live in ``WRITERS``: ``json`` is the summary as JSON (``summary_json``), ``html`` the
+self-contained page (``html.py``), ``md`` the pull-request summary (``markdown.py``). Writers get the
+summary and the run's item records. An unknown format is a usage error at startup, so a typo never
+costs a full run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from pathlib import Path
@@ -16,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..compare import IMPROVEMENT, KNOWN_GAP, REGRESSION, Comparison, Counts, Pair, PairedStats
-from ..metrics import Bias, Consistency, Rate, Usage, VariableBias
+from ..metrics import Bias, Consistency, Rate, Record, Usage, VariableBias
 from ..thresholds import Breach
 
 if TYPE_CHECKING:
     from ..aggregate import RunSummary
 
 JSON_VERSION = 1
-_LATER = {"html", "md"}
 # Derived values (properties) that the JSON carries next to a dataclass's fields.
 _DERIVED: dict[type, tuple[str, ...]] = {
     Rate: ("rate", "interval"),
@@ -46,26 +47,38 @@ def parse_reports(values: list[str], cwd: Path) -> list[tuple[str, Path]]:
             raise pytest.UsageError(
                 f"--pc-report {value!r}: expected FORMAT:PATH, e.g. --pc-report json:promptcheck.json"
             )
-        if fmt in _LATER:
-            raise pytest.UsageError(
-                f"--pc-report {value!r}: html and md reports come with the report release; use json:PATH for now"
-            )
         if fmt not in WRITERS:
             raise pytest.UsageError(f"--pc-report {value!r}: unknown format {fmt!r}; available: {', '.join(WRITERS)}")
         parsed.append((fmt, cwd / path))
     return parsed
 
 
-def write_report(fmt: str, path: Path, summary: RunSummary) -> None:
+def write_report(fmt: str, path: Path, summary: RunSummary, records: Sequence[Record] = ()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    WRITERS[fmt](path, summary)
+    WRITERS[fmt](path, summary, list(records))
 
 
-def _write_json(path: Path, summary: RunSummary) -> None:
+def _write_json(path: Path, summary: RunSummary, records: list[Record]) -> None:
     path.write_text(json.dumps(summary_json(summary), indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-WRITERS: dict[str, Callable[[Path, RunSummary], None]] = {"json": _write_json}
+def _write_html(path: Path, summary: RunSummary, records: list[Record]) -> None:
+    from .html import write_html
+
+    write_html(path, summary, records)
+
+
+def _write_md(path: Path, summary: RunSummary, records: list[Record]) -> None:
+    from .markdown import write_markdown
+
+    write_markdown(path, summary, records)
+
+
+WRITERS: dict[str, Callable[[Path, RunSummary, list[Record]], None]] = {
+    "json": _write_json,
+    "html": _write_html,
+    "md": _write_md,
+}
 
 
 def summary_json(summary: RunSummary) -> dict[str, Any]:
