@@ -268,3 +268,33 @@ def test_fingerprint_and_describe_drift(tiny_checkpoints: TinyCheckpoints, tmp_p
     assert describe_drift(base, drifted) == ["chat template differs"]
     changed = dict(base, generation_config="0", tokenizer="1")
     assert describe_drift(base, changed) == ["tokenizer differs", "generation config differs"]
+
+
+def test_chat_template_drift_between_baseline_and_candidate_is_reported_once(
+    pytester: pytest.Pytester, tiny_checkpoints: TinyCheckpoints
+) -> None:
+    """A candidate whose chat template differs from the baseline's gets one warning saying so."""
+    import shutil
+
+    drifted = pytester.path / "drifted"
+    shutil.copytree(tiny_checkpoints.tuned, drifted)
+    template = drifted / "chat_template.jinja"
+    template.write_text(template.read_text() + "\n")  # same behaviour, different template text
+    models = (
+        f'[tool.promptcheck.model.base]\nprovider = "transformers"\npath = "{tiny_checkpoints.base}"\n\n'
+        f'[tool.promptcheck.model.tuned]\nprovider = "transformers"\npath = "{drifted}"\n'
+    )
+    write_project(pytester, models, [case("a", "I was charged twice."), case("b", "My package is late.")],
+                  names='"base", "tuned"')  # fmt: skip
+    with open(pytester.path / "pyproject.toml", "a") as fh:
+        fh.write("\n[tool.promptcheck.gate]\n")
+    text = (
+        (pytester.path / "pyproject.toml")
+        .read_text()
+        .replace('cache = "off"', 'cache = "off"\nbaseline = "base"\ncandidate = "tuned"')
+    )
+    (pytester.path / "pyproject.toml").write_text(text)
+    result = pytester.runpytest("-W", "always::pytest_promptcheck.errors.PromptcheckWarning")
+    result.assert_outcomes(passed=4)
+    out = result.stdout.str()
+    assert out.count("differ in more than weights: chat template differs") == 1

@@ -280,6 +280,7 @@ class PromptItem(pytest.Item):
             # errors bypass repr_failure, so fail without a traceback: the message says it all.
             pytest.fail(f"{self._header()}\n{problem}", pytrace=False)
         assert self.verdict is not None
+        state.check_drift()
         state.verdicts.append(self.verdict)
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))

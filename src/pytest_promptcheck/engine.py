@@ -251,6 +251,21 @@ class Engine:
             completion = replace(completion, latency_ms=(time.perf_counter() - start) * 1000)
         return completion
 
+    def fingerprint(self, name: str) -> dict[str, str] | None:
+        """The ``fingerprint()`` of model ``name``'s provider when it is running and has one (chat template,
+        tokenizer, generation config hashes); read on the loop thread, where the provider lives."""
+        provider = self._providers.get(name)
+        if provider is None or isinstance(provider, BaseException) or not hasattr(provider, "fingerprint"):
+            return None
+
+        async def read() -> dict[str, str]:
+            return dict(provider.fingerprint())  # type: ignore[union-attr]
+
+        try:
+            return asyncio.run_coroutine_threadsafe(read(), self._ensure_loop()).result(timeout=60)
+        except Exception:  # a fingerprint is advice; never let it break a run
+            return None
+
     def close(self) -> None:
         """Cancel what is still running, close provider clients, stop the loop thread, close the cache."""
         self._stop_loop()

@@ -99,3 +99,7 @@ class PromptAssertionError(PromptcheckError, AssertionError):
     def __init__(self, verdict: Verdict) -> None:
         self.verdict = verdict
         super().__init__(verdict.summary())
+
+
+class PromptcheckWarning(UserWarning):
+    """Something a run should tell a person without failing it (e.g. chat-template drift)."""

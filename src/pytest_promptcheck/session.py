@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .config import ProjectConfig
+from .errors import PromptcheckWarning
 
 if TYPE_CHECKING:
     from .assertions.base import AssertionRegistry
@@ -39,6 +41,7 @@ class PromptSession:
     tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
     dry_run_lines: list[str] = field(default_factory=list)
     tally: RunTally = field(default_factory=lambda: _new_tally())
+    drift_checked: bool = False
     _engine: Engine | None = None
     _scheduler: CallScheduler | None = None
 
@@ -84,6 +87,31 @@ class PromptSession:
 
     def _factory_for(self, item: Any) -> Any:
         return self.registries_for(item.parent).providers.get(item.model.provider)
+
+    def check_drift(self) -> None:
+        """Say once when baseline and candidate differ in chat template, tokenizer or generation config.
+
+        Those differences move scores silently (a known trap when comparing checkpoints across
+        backends); the comparison then measures the template as much as the weights.
+        """
+        baseline, candidate = self.project.baseline, self.project.candidate
+        if self.drift_checked or self._engine is None or not baseline or not candidate:
+            return
+        first, second = self._engine.fingerprint(baseline), self._engine.fingerprint(candidate)
+        if first is None or second is None:
+            return  # not both running yet (or not local models): look again after the next item
+        self.drift_checked = True
+        from .providers.transformers import describe_drift
+
+        differences = describe_drift(first, second)
+        if differences:
+            warnings.warn(
+                PromptcheckWarning(
+                    f"baseline {baseline!r} and candidate {candidate!r} differ in more than weights: "
+                    f"{'; '.join(differences)}. Score differences may come from these, not from training."
+                ),
+                stacklevel=1,
+            )
 
     def close(self) -> None:
         if self._engine is not None:
