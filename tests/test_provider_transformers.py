@@ -286,8 +286,6 @@ def test_chat_template_drift_between_baseline_and_candidate_is_reported_once(
     )
     write_project(pytester, models, [case("a", "I was charged twice."), case("b", "My package is late.")],
                   names='"base", "tuned"')  # fmt: skip
-    with open(pytester.path / "pyproject.toml", "a") as fh:
-        fh.write("\n[tool.promptcheck.gate]\n")
     text = (
         (pytester.path / "pyproject.toml")
         .read_text()
