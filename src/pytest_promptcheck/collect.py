@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -230,7 +231,7 @@ class PromptItem(pytest.Item):
     def project(self) -> ProjectConfig:
         return get_session(self.config).project
 
-    @property
+    @functools.cached_property
     def suite_relpath(self) -> str:
         """The suite file relative to the rootdir, with forward slashes (stable across machines)."""
         try:

@@ -50,6 +50,7 @@ class CallScheduler:
         self._submitted: dict[str, ScheduledItem] = {}
         self._outstanding: Counter[str] = Counter()  # submitted, not yet taken by their item, per model
         self._lock = threading.Lock()
+        self._windows: dict[str, int] = {}
 
     def upcoming(self, items: Iterable[PromptItem]) -> None:
         """Items that will run, in run order (appended after those already known), and start their calls."""
@@ -69,7 +70,10 @@ class CallScheduler:
             return scheduled
 
     def _window(self, item: PromptItem) -> int:
-        return WINDOW_FACTOR * concurrency_limit(item.model, self.project)
+        window = self._windows.get(item.model.name)
+        if window is None:
+            window = self._windows[item.model.name] = WINDOW_FACTOR * concurrency_limit(item.model, self.project)
+        return window
 
     def _top_up(self) -> None:
         while self._next < len(self._order):
