@@ -22,7 +22,6 @@ explicit timeout: the engine owns retries.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -30,7 +29,9 @@ from urllib.parse import urlsplit
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
-from .base import Completion, ModelRequest, ProviderContext, Usage, parse_retry_after
+from ._sdk import clip as _clip
+from ._sdk import guarded, provider_error
+from .base import Completion, ModelRequest, ProviderContext, Usage
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
 _MAX_TOKENS_NAMES = frozenset({"max_tokens", "max_new_tokens"})
@@ -42,7 +43,6 @@ _RESERVED = {
     "system": "use a `system` message in the prompt",
     "stream": "streaming is not supported",
 }
-_RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx, 529 "overloaded" included
 _FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -83,30 +83,17 @@ class AnthropicProvider:
         kwargs = self._arguments(request.params)
         if system:
             kwargs["system"] = system
-        try:
-            response = await self.client.messages.create(
+        response = await guarded(
+            anthropic,
+            self.client.messages.create(
                 model=str(self.model.resolved("model")),
                 messages=messages,  # type: ignore[arg-type]
                 timeout=request.timeout,
                 **kwargs,
-            )
-        except anthropic.APITimeoutError:
-            raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
-        except anthropic.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise self._error(f"connection to {self._where()} failed: {cause}", retryable=True) from None
-        except anthropic.APIStatusError as exc:
-            status = exc.status_code
-            raise self._error(
-                _status_message(exc),
-                status=status,
-                retryable=status in _RETRYABLE_STATUS or status >= 500,
-                headers=exc.response.headers,
-            ) from None
-        except anthropic.APIResponseValidationError as exc:
-            raise self._error(f"malformed response from the server: {exc.message}") from None
-        except json.JSONDecodeError as exc:  # the SDK lets a body that is not JSON surface as a decode error
-            raise self._error(f"malformed response from the server: the body is not valid JSON ({exc})") from None
+            ),
+            provider="anthropic", model=self.model.name, base_url=str(self.client.base_url),
+            timeout=request.timeout, server_words=_server_words,
+        )  # fmt: skip
         return self._completion(response)
 
     def _arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,10 +137,6 @@ class AnthropicProvider:
             self._create_params = frozenset(signature.parameters) - _NOT_PARAMS
         return self._create_params
 
-    def _where(self) -> str:
-        url = urlsplit(str(self.client.base_url))
-        return f"{url.scheme}://{url.netloc.rpartition('@')[2]}"  # no userinfo; [::1] keeps its brackets
-
     def _completion(self, response: Any) -> Completion:
         content = getattr(response, "content", None)
         if not isinstance(content, list):
@@ -169,16 +152,8 @@ class AnthropicProvider:
             served_model=getattr(response, "model", None),
         )
 
-    def _error(
-        self, message: str, *, status: int | None = None, retryable: bool = False, headers: Any = None
-    ) -> ProviderError:
-        header_map = dict(headers) if headers is not None else {}
-        error = ProviderError(
-            "anthropic", self.model.name, message, status=status, retryable=retryable,
-            retry_after=parse_retry_after(header_map),
-        )  # fmt: skip
-        error.headers = header_map  # type: ignore[attr-defined]
-        return error
+    def _error(self, message: str) -> ProviderError:
+        return provider_error("anthropic", self.model.name, message)
 
     def identity(self) -> dict[str, str]:
         """What the response cache keys on: the model id and the server it is asked at."""
@@ -233,22 +208,13 @@ def _is_local(base_url: str | None) -> bool:
     return host in _LOCAL_HOSTS or host.startswith("127.")
 
 
-def _status_message(exc: Any) -> str:
-    """The server's own words: ``error.message`` of Anthropic's error body, prefixed by its type."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and error.get("message"):
-            kind = error.get("type")
-            return f"{kind}: {error['message']}" if isinstance(kind, str) and kind else str(error["message"])
-    message = str(getattr(exc, "message", exc))
-    if isinstance(body, str) and body.strip():  # e.g. a proxy's HTML error page
-        message += f" - {_clip(' '.join(body.split()), 200)}"
-    return message
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _server_words(body: dict[str, Any]) -> str | None:
+    """Anthropic's error body: ``error.message``, prefixed by its ``type``."""
+    error = body.get("error", body)
+    if not (isinstance(error, dict) and error.get("message")):
+        return None
+    kind = error.get("type")
+    return f"{kind}: {error['message']}" if isinstance(kind, str) and kind else str(error["message"])
 
 
 def create(model: ModelConfig, context: ProviderContext) -> AnthropicProvider:

@@ -8,18 +8,17 @@ retries, so a call is never retried twice over or left hanging.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
-from .base import Completion, ModelRequest, ProviderContext, Usage, parse_retry_after
+from ._sdk import clip as _clip
+from ._sdk import guarded, provider_error
+from .base import Completion, ModelRequest, ProviderContext, Usage
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
 _PARAM_ALIASES = {"max_new_tokens": "max_tokens"}
-_RETRYABLE_STATUS = {408, 409, 429}
 # create() arguments that are not model parameters: suite params never set them.
 _NOT_PARAMS = frozenset(
     {"self", "model", "messages", "timeout", "extra_headers", "extra_query", "extra_body", "stream"}
@@ -53,29 +52,16 @@ class OpenAIProvider:
             kwargs["extra_body"] = extra_body
         if request.timeout != self._timeout:  # per-call options cost the SDK a copy of its settings
             kwargs["timeout"] = request.timeout
-        try:
-            response = await self.client.chat.completions.create(
+        response = await guarded(
+            openai,
+            self.client.chat.completions.create(
                 model=self._model_id,
                 messages=[dict(m) for m in request.messages],  # type: ignore[misc]
                 **kwargs,
-            )
-        except openai.APITimeoutError:
-            raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise self._error(f"connection to {self._where()} failed: {cause}", retryable=True) from None
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            raise self._error(
-                _status_message(exc),
-                status=status,
-                retryable=status in _RETRYABLE_STATUS or status >= 500,
-                headers=exc.response.headers,
-            ) from None
-        except openai.APIResponseValidationError as exc:
-            raise self._error(f"malformed response from the server: {exc.message}") from None
-        except json.JSONDecodeError as exc:  # the SDK lets a body that is not JSON surface as a decode error
-            raise self._error(f"malformed response from the server: the body is not valid JSON ({exc})") from None
+            ),
+            provider="openai", model=self.model.name, base_url=str(self.client.base_url),
+            timeout=request.timeout, server_words=_server_words,
+        )  # fmt: skip
         return self._completion(response)
 
     def _split_params(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -96,10 +82,6 @@ class OpenAIProvider:
                 extra[name] = value
         return kwargs, extra
 
-    def _where(self) -> str:
-        url = urlsplit(str(self.client.base_url))
-        return f"{url.scheme}://{url.hostname}" + (f":{url.port}" if url.port else "")  # no userinfo
-
     def _completion(self, response: Any) -> Completion:
         choices = getattr(response, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
@@ -115,16 +97,8 @@ class OpenAIProvider:
             served_model=getattr(response, "model", None),
         )
 
-    def _error(
-        self, message: str, *, status: int | None = None, retryable: bool = False, headers: Any = None
-    ) -> ProviderError:
-        header_map = dict(headers) if headers is not None else {}
-        error = ProviderError(
-            "openai", self.model.name, message, status=status, retryable=retryable,
-            retry_after=parse_retry_after(header_map),
-        )  # fmt: skip
-        error.headers = header_map  # type: ignore[attr-defined]
-        return error
+    def _error(self, message: str) -> ProviderError:
+        return provider_error("openai", self.model.name, message)
 
     def identity(self) -> dict[str, str]:
         """What the response cache keys on: the model id and the server it is asked at."""
@@ -147,20 +121,9 @@ def _api_key(model: ModelConfig, base_url: str | None) -> str:
     return "not-needed"  # local servers ignore the key, but the SDK requires one
 
 
-def _status_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-    message = str(getattr(exc, "message", exc))
-    if isinstance(body, str) and body.strip():  # e.g. a proxy's HTML error page
-        message += f" - {_clip(' '.join(body.split()), 200)}"
-    return message
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _server_words(body: dict[str, Any]) -> str | None:
+    error = body.get("error", body)
+    return str(error["message"]) if isinstance(error, dict) and error.get("message") else None
 
 
 def create(model: ModelConfig, context: ProviderContext) -> OpenAIProvider:

@@ -1,0 +1,95 @@
+"""What the official OpenAI and Anthropic SDKs share: one exception tree, mapped to ProviderError.
+
+Both SDKs are generated from the same toolkit and raise the same exception classes (each from its
+own module), so one mapping serves both: which failures are worth retrying (408, 409, 429, every
+5xx incl. Anthropic's 529, timeouts, dropped connections), the server's own words, Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ProviderError
+from .base import parse_retry_after
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx
+
+ServerWords = Callable[[dict[str, Any]], str | None]
+
+
+async def guarded(
+    sdk: Any,
+    call: Awaitable[Any],
+    *,
+    provider: str,
+    model: str,
+    base_url: str,
+    timeout: float,
+    server_words: ServerWords,
+) -> Any:
+    """Await an SDK call; every SDK failure becomes a ProviderError that says what happened."""
+
+    def error(
+        message: str, *, status: int | None = None, retryable: bool = False, headers: Any = None
+    ) -> ProviderError:
+        return provider_error(provider, model, message, status=status, retryable=retryable, headers=headers)
+
+    try:
+        return await call
+    except sdk.APITimeoutError:
+        raise error(f"no response within {timeout:g} s (timeout)", retryable=True) from None
+    except sdk.APIConnectionError as exc:
+        cause = exc.__cause__ or exc
+        raise error(f"connection to {where(base_url)} failed: {cause}", retryable=True) from None
+    except sdk.APIStatusError as exc:
+        status = exc.status_code
+        retryable = status in RETRYABLE_STATUS or status >= 500
+        raise error(status_message(exc, server_words), status=status, retryable=retryable,
+                    headers=exc.response.headers) from None  # fmt: skip
+    except sdk.APIResponseValidationError as exc:
+        raise error(f"malformed response from the server: {exc.message}") from None
+    except json.JSONDecodeError as exc:  # the SDKs let a body that is not JSON surface as a decode error
+        raise error(f"malformed response from the server: the body is not valid JSON ({exc})") from None
+
+
+def provider_error(
+    provider: str,
+    model: str,
+    message: str,
+    *,
+    status: int | None = None,
+    retryable: bool = False,
+    headers: Any = None,
+) -> ProviderError:
+    header_map = dict(headers) if headers is not None else {}
+    error = ProviderError(
+        provider, model, message, status=status, retryable=retryable, retry_after=parse_retry_after(header_map)
+    )
+    error.headers = header_map  # type: ignore[attr-defined]
+    return error
+
+
+def status_message(exc: Any, server_words: ServerWords) -> str:
+    """The server's own words from the error body (each API words it its own way), else the SDK's."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        words = server_words(body)
+        if words:
+            return words
+    message = str(getattr(exc, "message", exc))
+    if isinstance(body, str) and body.strip():  # e.g. a proxy's HTML error page
+        message += f" - {clip(' '.join(body.split()), 200)}"
+    return message
+
+
+def where(base_url: str) -> str:
+    """scheme://host:port of a server, without user info ([::1] keeps its brackets)."""
+    url = urlsplit(base_url)
+    return f"{url.scheme}://{url.netloc.rpartition('@')[2]}"
+
+
+def clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
