@@ -30,11 +30,21 @@ from .spec.model import Case, LoadedSuite, PromptVariant, Suite, bindings
 class PromptFile(pytest.File):
     """One ``test_*.prompts.yaml`` suite."""
 
+    registries: Registries  # set by collect(): providers and assertions visible from this folder
+
+    @functools.cached_property
+    def suite_relpath(self) -> str:
+        """The suite file relative to the rootdir, with forward slashes (stable across machines)."""
+        try:
+            return self.path.relative_to(self.config.rootpath).as_posix()
+        except ValueError:
+            return self.path.as_posix()
+
     def collect(self) -> Iterator[PromptItem]:
         state = get_session(self.config)
         state.suites_collected += 1
         loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__)
-        registries = state.registries_for(self)
+        registries = self.registries = state.registries_for(self)
         prepared = _CasePreparer(self, state, loaded.suite, registries).prepare_all()
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
         yield from _items(self, state, loaded, prepared, snapshots)
@@ -231,13 +241,10 @@ class PromptItem(pytest.Item):
     def project(self) -> ProjectConfig:
         return get_session(self.config).project
 
-    @functools.cached_property
+    @property
     def suite_relpath(self) -> str:
         """The suite file relative to the rootdir, with forward slashes (stable across machines)."""
-        try:
-            return self.suite.path.relative_to(self.config.rootpath).as_posix()
-        except ValueError:
-            return self.suite.path.as_posix()
+        return self.parent.suite_relpath  # type: ignore[union-attr]
 
     # -- what runs -------------------------------------------------------------------------------
     def planned_calls(self) -> list[tuple[int, dict[str, Any], Any, ModelRequest]]:
@@ -329,7 +336,7 @@ class PromptItem(pytest.Item):
         if model is None:
             known = ", ".join(sorted(state.project.models))
             raise ConfigError(f"unknown model {name!r} for a model-graded assertion (configured: {known})")
-        registries = state.registries_for(self.parent)  # type: ignore[arg-type]
+        registries = self.parent.registries  # type: ignore[union-attr]
         factory = registries.providers.get(model.provider)
         if factory is None:
             raise ConfigError(_unknown_provider(model, registries))
@@ -371,7 +378,7 @@ def check_providers(items: list[PromptItem], state: PromptSession) -> None:
     """After collection (conftests loaded), every model of a selected item needs a registered provider."""
     seen: set[tuple[int, str]] = set()
     for item in items:
-        registries = state.registries_for(item.parent)  # type: ignore[arg-type]
+        registries = item.parent.registries  # type: ignore[union-attr]
         key = (id(registries), item.model.name)
         if key in seen:
             continue

@@ -86,7 +86,7 @@ class PromptSession:
         return self._scheduler
 
     def _factory_for(self, item: Any) -> Any:
-        return self.registries_for(item.parent).providers.get(item.model.provider)
+        return item.parent.registries.providers.get(item.model.provider)  # set when the file was collected
 
     def check_drift(self) -> None:
         """Say once when baseline and candidate differ in chat template, tokenizer or generation config.
