@@ -59,6 +59,9 @@ class PromptFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+_UNPREPARED = object()
+
+
 class _CasePreparer:
     """Checks what needs plugins and config (tags, models, assertions) and prepares assertion arguments."""
 
@@ -68,6 +71,7 @@ class _CasePreparer:
         self.suite = suite
         self.registries = registries
         self.problems: list[SuiteProblem] = []
+        self._prepared: dict[tuple[str, str], Any] = {}
         self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
         project = state.project
         self.context = PrepareContext(
@@ -124,11 +128,16 @@ class _CasePreparer:
             )
             return None
         kind, negated = resolved
-        try:
-            arg = kind.prepared(_plain(spec.arg), self.context)
-        except BadArgument as exc:
-            self._problem(case, spec.line, str(exc))
-            return None
+        # Cases share assertions (defaults, generated suites): prepare each distinct argument once.
+        memo_key = (spec.name, repr(spec.arg))
+        arg = self._prepared.get(memo_key, _UNPREPARED)
+        if arg is _UNPREPARED:
+            try:
+                arg = kind.prepared(_plain(spec.arg), self.context)
+            except BadArgument as exc:
+                self._problem(case, spec.line, str(exc))
+                return None
+            self._prepared[memo_key] = arg
         return PreparedAssertion(spec, kind, arg, negate=negated != spec.negate)
 
 
