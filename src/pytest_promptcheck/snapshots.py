@@ -1,8 +1,8 @@
 """Stored outputs for the ``snapshot`` assertion: ``<suite dir>/__snapshots__/<suite name>.snap.yaml``.
 
 The file maps item ids (with a ``#sample`` / counterfactual suffix when an item makes several
-calls) to the output text. This module reads it; recording and rewriting snapshots come with the
-``--pc-update`` flow (not in this release: edit the file by hand meanwhile).
+calls) to the output text. This module reads it; ``pytest --pc-update`` records and rewrites it
+(see :mod:`.snapshot_update`).
 """
 
 from __future__ import annotations
