@@ -13,22 +13,10 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from gen_suite import write_project
-
-
-def _run(args: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"pytest {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return elapsed
+from gen_suite import time_pytest, write_project
 
 
 def main() -> None:
@@ -42,9 +30,9 @@ def main() -> None:
         cold, warm, plain = [], [], []
         for _ in range(args.repeats):
             shutil.rmtree(root / ".pytest_cache", ignore_errors=True)
-            cold.append(_run(["--collect-only", "-q", "test_bench.prompts.yaml"], root))
-            warm.append(_run(["--collect-only", "-q", "test_bench.prompts.yaml"], root))
-            plain.append(_run(["--collect-only", "-q", "-p", "no:cacheprovider", "plain"], root))
+            cold.append(time_pytest(["--collect-only", "-q", "test_bench.prompts.yaml"], root))
+            warm.append(time_pytest(["--collect-only", "-q", "test_bench.prompts.yaml"], root))
+            plain.append(time_pytest(["--collect-only", "-q", "-p", "no:cacheprovider", "plain"], root))
         rows = {"promptcheck cold": cold, "promptcheck warm": warm, "plain pytest": plain}
         base = statistics.median(plain)
         print(f"| collect-only, {args.cases:,} cases | median s | vs plain pytest |")

@@ -16,22 +16,10 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from gen_suite import write_project
-
-
-def _run(args: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", *args], cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"pytest {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return elapsed
+from gen_suite import time_pytest, write_project
 
 
 def main() -> None:
@@ -43,13 +31,13 @@ def main() -> None:
     suite = "test_bench.prompts.yaml"
     try:
         write_project(root, args.cases)
-        _run(["--pc-record", suite], root)  # records the cassette, fills the cache and the parse cache
-        _run(["plain"], root)
+        time_pytest(["-q", "--pc-record", suite], root)  # records the cassette, fills the cache and the parse cache
+        time_pytest(["-q", "plain"], root)
         runs: dict[str, list[float]] = {"promptcheck --pc-replay": [], "promptcheck, all from cache": [], "plain": []}
         for _ in range(args.repeats):
-            runs["promptcheck --pc-replay"].append(_run(["--pc-replay", suite], root))
-            runs["promptcheck, all from cache"].append(_run([suite], root))
-            runs["plain"].append(_run(["plain"], root))
+            runs["promptcheck --pc-replay"].append(time_pytest(["-q", "--pc-replay", suite], root))
+            runs["promptcheck, all from cache"].append(time_pytest(["-q", suite], root))
+            runs["plain"].append(time_pytest(["-q", "plain"], root))
         base = statistics.median(runs["plain"])
         print(f"| full run, {args.cases:,} cases | median s | vs plain pytest |")
         print("|---|---|---|")

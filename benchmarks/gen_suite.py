@@ -1,11 +1,14 @@
 """Write a large suite for benchmarks: N cases, one prompt variant, a `python` echo model.
 
-    python benchmarks/gen_suite.py OUT_DIR --cases 10000
+python benchmarks/gen_suite.py OUT_DIR --cases 10000
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 PYPROJECT = """\
@@ -55,6 +58,16 @@ def write_project(out: Path, cases: int) -> Path:
         "def test_case(i):\n    assert 'broken' in f'ticket number {i}: the app is broken'\n"
     )
     return suite
+
+
+def time_pytest(args: list[str], cwd: Path) -> float:
+    """Wall seconds of one fresh `python -m pytest ARGS` in ``cwd``; exits loudly when it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"pytest {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return elapsed
 
 
 def main() -> None:
