@@ -273,3 +273,29 @@ def test_crashing_python_model_shows_the_users_traceback(pytester: pytest.Pytest
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(['*raise RuntimeError("the app crashed")*', "*RuntimeError: the app crashed*"])
     result.stdout.fnmatch_lines(["*app.py:*: RuntimeError"])
+
+
+def test_a_secret_echoed_by_the_model_is_scrubbed_from_failures_and_junitxml(
+    pytester: pytest.Pytester, project: PromptProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that leaks a key from the environment: the key never reaches the terminal or junitxml."""
+    secret = "sk-leak-4f8Q2zW9xR7tK1mN3pB6"
+    monkeypatch.setenv("PC_LEAKY_API_KEY", secret)
+    pytester.makepyfile(
+        leaky="import os\n\ndef leak(messages, params):\n    return 'key is ' + os.environ['PC_LEAKY_API_KEY']\n"
+    )
+    project.config({"leaky": "leaky:leak"})
+    project.suite(
+        body="""
+        prompts: {p: "{{ x }}"}
+        cases:
+          - id: c
+            vars: {x: hi}
+            assert: [ { equals: "no key" } ]
+    """
+    )
+    result = pytester.runpytest("-v", "--junitxml=out.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*key is [[]REDACTED[]]*"])
+    assert secret not in result.stdout.str() + result.stderr.str()
+    assert secret not in (pytester.path / "out.xml").read_text()

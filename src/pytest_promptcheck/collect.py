@@ -295,13 +295,14 @@ class PromptItem(pytest.Item):
         if problem is not None:
             # Outside the except block: no "during handling of the above exception" noise. Setup
             # errors bypass repr_failure, so fail without a traceback: the message says it all.
-            pytest.fail(f"{self._header()}\n{problem}", pytrace=False)
+            pytest.fail(state.redactor.text(f"{self._header()}\n{problem}"), pytrace=False)
         assert self.verdict is not None
         state.check_drift()
         state.verdicts.append(self.verdict)
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
-        self.user_properties.append(("promptcheck_output", _clip(self.completions[0][3].output, 500)))
+        output = state.redactor.text(_clip(self.completions[0][3].output, 500))
+        self.user_properties.append(("promptcheck_output", output))
 
     def _judge(self) -> Verdict:
         calls: list[CallVerdict] = []
@@ -333,7 +334,8 @@ class PromptItem(pytest.Item):
         error = excinfo.value
         if isinstance(error, PromptAssertionError):
             verbose = self.config.get_verbosity() > 0
-            return format_failure(error.verdict, header=self._header(), verbose=verbose)
+            text = format_failure(error.verdict, header=self._header(), verbose=verbose)
+            return get_session(self.config).redactor.text(text)  # a model may echo a secret it was shown
         return super().repr_failure(excinfo)
 
     def _call_model(

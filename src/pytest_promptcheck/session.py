@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from .assertions.evaluate import Verdict
     from .engine import Engine
     from .providers.registry import ProviderRegistry
+    from .redact import Redactor
     from .report.terminal import RunTally
     from .schedule import CallScheduler
     from .snapshots import SnapshotStore
@@ -87,6 +89,13 @@ class PromptSession:
 
     def _factory_for(self, item: Any) -> Any:
         return item.parent.registries.providers.get(item.model.provider)  # set when the file was collected
+
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        """Scrubs credentials (env secrets, key shapes, `redact` patterns) from text a person sees."""
+        from .redact import redactor_for
+
+        return redactor_for(self.project)
 
     def check_drift(self) -> None:
         """Say once when baseline and candidate differ in chat template, tokenizer or generation config.
