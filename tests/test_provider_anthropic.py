@@ -9,7 +9,6 @@ in-process; the direct tests call the provider itself against the same server. N
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -17,6 +16,7 @@ from typing import Any, TypeAlias
 import pytest
 
 from llm_server import LLMServer, RecordedRequest, Reply
+from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, output_of, write_provider_project
 from pytest_promptcheck.config import ModelConfig, ProjectConfig
 from pytest_promptcheck.errors import ConfigError, ProviderError
 from pytest_promptcheck.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider, _to_messages
@@ -27,9 +27,6 @@ pytestmark = pytest.mark.usefixtures("anthropic_warm")  # see server_fixtures.op
 
 KEY_ENV = "PC_TEST_ANTHROPIC_KEY"
 SECRET = "sk-ant-test-Hq4vB9mL2rT6wY1x-secret"  # never to be printed
-# One request per call: the engine's own retries are off where the engine has them (they are the
-# engine's business, tested there); these tests are about what one call does.
-NO_RETRIES = "retries = 0" if "retries" in getattr(ProjectConfig, "__dataclass_fields__", {}) else ""
 
 
 def write_project(
@@ -41,57 +38,10 @@ def write_project(
     model_lines: str = "",
 ) -> None:
     """A project with one anthropic model ``claude`` (model id ``claude-test``) and one suite ``test_suite``."""
-    model = ['provider = "anthropic"', 'model = "claude-test"']
-    if base_url is not None:
-        model.append(f'base_url = "{base_url}"')
-    if api_key_env is not None:
-        model.append(f'api_key_env = "{api_key_env}"')
-    pytester.makepyprojecttoml(
-        "\n".join(
-            [
-                "[tool.promptcheck]",
-                'models = ["claude"]',
-                'cache = "off"',  # every run reaches the server, whatever the cache does
-                NO_RETRIES,
-                "",
-                "[tool.promptcheck.model.claude]",
-                *model,
-                model_lines,
-            ]
-        )
-    )
-    pytester.makefile(".prompts.yaml", test_suite=textwrap.dedent(suite))
-
-
-ECHO_SUITE = """
-    prompts:
-      p: "{{ reply }}"
-    cases:
-      - id: good
-        vars: { reply: "refund issued" }
-        assert: [ { contains: refund } ]
-      - id: bad
-        vars: { reply: "no idea" }
-        assert: [ { contains: refund } ]
-"""
-
-ONE_CASE = """
-    prompts:
-      p: "hello {{ who }}"
-    cases:
-      - id: c1
-        vars: { who: one }
-        assert: [ { contains: hello } ]
-"""
-
-TWO_CASES = (
-    ONE_CASE
-    + """
-      - id: c2
-        vars: { who: two }
-        assert: [ { contains: hello } ]
-"""
-)
+    write_provider_project(
+        pytester, name="claude", provider="anthropic", model_id="claude-test", base_url=base_url, suite=suite,
+        api_key_env=api_key_env, model_lines=model_lines, top_lines="retries = 0",
+    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -105,10 +55,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(KEY_ENV, SECRET)
     return SECRET
-
-
-def output_of(result: pytest.RunResult) -> str:
-    return result.stdout.str() + "\n" + result.stderr.str()
 
 
 def sent_key(request: RecordedRequest) -> str | None:

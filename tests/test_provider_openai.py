@@ -8,13 +8,13 @@ Nothing here leaves 127.0.0.1 and nothing in the SDK is patched.
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from llm_server import LLMServer, RecordedRequest, Reply
+from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, output_of, write_provider_project
 from pytest_promptcheck.collect import derive_seed
 from pytest_promptcheck.config import ModelConfig, ProjectConfig
 from pytest_promptcheck.errors import ProviderError
@@ -38,57 +38,10 @@ def write_project(
     top_lines: str = "",
 ) -> None:
     """A project with one openai model ``gpt`` (model id ``gpt-test``) and one suite ``test_suite``."""
-    model = ['provider = "openai"', 'model = "gpt-test"']
-    if base_url is not None:
-        model.append(f'base_url = "{base_url}"')
-    if api_key_env is not None:
-        model.append(f'api_key_env = "{api_key_env}"')
-    pytester.makepyprojecttoml(
-        "\n".join(
-            [
-                "[tool.promptcheck]",
-                'models = ["gpt"]',
-                'cache = "off"',  # every run reaches the server, whatever the cache does later
-                top_lines,
-                "",
-                "[tool.promptcheck.model.gpt]",
-                *model,
-                model_lines,
-            ]
-        )
-    )
-    pytester.makefile(".prompts.yaml", test_suite=textwrap.dedent(suite))
-
-
-ECHO_SUITE = """
-    prompts:
-      p: "{{ reply }}"
-    cases:
-      - id: good
-        vars: { reply: "refund issued" }
-        assert: [ { contains: refund } ]
-      - id: bad
-        vars: { reply: "no idea" }
-        assert: [ { contains: refund } ]
-"""
-
-ONE_CASE = """
-    prompts:
-      p: "hello {{ who }}"
-    cases:
-      - id: c1
-        vars: { who: one }
-        assert: [ { contains: hello } ]
-"""
-
-TWO_CASES = (
-    ONE_CASE
-    + """
-      - id: c2
-        vars: { who: two }
-        assert: [ { contains: hello } ]
-"""
-)
+    write_provider_project(
+        pytester, name="gpt", provider="openai", model_id="gpt-test", base_url=base_url, suite=suite,
+        api_key_env=api_key_env, model_lines=model_lines, top_lines=top_lines,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -96,10 +49,6 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(KEY_ENV, SECRET)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     return SECRET
-
-
-def output_of(result: pytest.RunResult) -> str:
-    return result.stdout.str() + "\n" + result.stderr.str()
 
 
 # -- answers and verdicts --------------------------------------------------------------------------
