@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_suite import child_env
 from llm_server import LLMServer
 
 
@@ -56,7 +58,7 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 def _bare_client(base_url: str, cases: int, concurrency: int) -> float:
     """CPU seconds of a child process making ``cases`` calls with the bare SDK."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-c", _BARE, base_url, str(cases), str(concurrency)], check=True)
+    subprocess.run([sys.executable, "-c", _BARE, base_url, str(cases), str(concurrency)], check=True, env=child_env())
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -77,7 +79,9 @@ def _pytest(root: Path) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one `python -m pytest -q` in ``root``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"], cwd=root, capture_output=True, text=True, env=child_env()
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:

@@ -135,9 +135,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not state.suites_collected:
         return
     from .collect import PromptItem, check_providers
+    from .lifetime import freeze_survivors
 
     items = [item for item in session.items if isinstance(item, PromptItem)]
     check_providers(items, state)
+    if items:
+        freeze_survivors(session.config)  # the items live until the end: keep the collector off them
     if state.project.dry_run:
         from .report.dryrun import dry_run_lines
 
@@ -181,6 +184,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     from .report.terminal import write_summary
 
     write_summary(terminalreporter, state)
+
+
+@pytest.hookimpl(trylast=True)  # after the records, the gate and the exports are done
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if SESSION_KEY in session.config.stash and get_session(session.config).suites_collected:
+        from .lifetime import freeze_survivors
+
+        freeze_survivors(session.config)  # reports and records too: the interpreter's exit need not walk them
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

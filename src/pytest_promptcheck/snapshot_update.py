@@ -70,19 +70,20 @@ def _yaml() -> Any:
 
 
 def read_snapshots(path: Path) -> Any:
+    if not path.is_file():
+        return {}  # most suites have no snapshots: no need to import ruamel.yaml at session end
     from ruamel.yaml.comments import CommentedMap
 
-    if not path.is_file():
-        return CommentedMap()
     data = _yaml().load(path.read_text(encoding="utf-8"))
     return data if isinstance(data, CommentedMap) else CommentedMap()
 
 
 def write_snapshots(path: Path, updates: dict[str, str], removals: Iterable[str]) -> None:
     """Store ``updates`` and drop ``removals`` in a snapshot file, keeping everything else."""
+    from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    data = read_snapshots(path)
+    data = read_snapshots(path) or CommentedMap()
     for key in removals:
         data.pop(key, None)
     for key in [k for k in updates if k in data] + sorted(k for k in updates if k not in data):

@@ -8,7 +8,6 @@ the controller writes cassettes (:mod:`.cassettes`).
 
 from __future__ import annotations
 
-import gc
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,10 +47,10 @@ class CallStorage:
         items = [item for item in session.items if isinstance(item, PromptItem)]
         if not items:
             return
-        _freeze_collected(self.config)
         stores = CallStores()
         if option.pc_replay:
-            stores.replay = CassetteIndex.load(cassette_path(i.suite.path, i.suite.name) for i in items)
+            suites = {id(i.suite): i.suite for i in items}  # thousands of items share a few suites
+            stores.replay = CassetteIndex.load(cassette_path(s.path, s.name) for s in suites.values())
         else:
             self.cache = stores.cache = self._open_cache()
             if option.pc_record:
@@ -96,21 +95,6 @@ class CallStorage:
         if not self._warned:
             self._warned = True
             warnings.warn(CacheWarning(message), stacklevel=2)
-
-
-def _freeze_collected(config: pytest.Config) -> None:
-    """Keep the cyclic garbage collector off what collection built (items, suites, rendered prompts).
-
-    Those objects live until the process ends, yet every full collection during the run walks them
-    all again, and so does the interpreter's exit: on a 10,000-case suite that is ~3 s of a ~11 s
-    run. ``gc.freeze()`` after one last collection moves them out of the collector's sight for
-    good. Not inside an in-process pytester run: that process goes on to run other sessions, whose
-    objects must stay collectable.
-    """
-    if any(type(p).__module__ == "_pytest.pytester" for p in config.pluginmanager.get_plugins()):
-        return
-    gc.collect()
-    gc.freeze()
 
 
 class _ReportHook:

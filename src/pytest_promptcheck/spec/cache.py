@@ -7,11 +7,13 @@ file and all those files are byte-identical, so an edit anywhere is always picke
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
 import tempfile
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from .model import LoadedSuite
 
@@ -40,6 +42,22 @@ def _load(path: Path) -> LoadedSuite:
     return load_suite(path)
 
 
+def _unpickle(fh: BinaryIO) -> Any:
+    """``pickle.load`` with the cyclic collector paused.
+
+    Unpickling a 10,000-case suite allocates ~1M objects, and every 700 allocations the collector
+    would walk the young ones again: pausing it makes the load ~2x faster. Nothing unpickled is
+    garbage, so there is nothing to miss.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(fh)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> LoadedSuite:
     """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
@@ -51,7 +69,7 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> Loade
     entry = cache_dir / f"{_entry_key(path, data, version)}.pickle"
     try:
         with entry.open("rb") as fh:
-            deps, loaded = pickle.load(fh)
+            deps, loaded = _unpickle(fh)
         if _deps_unchanged(deps):
             return loaded  # type: ignore[no-any-return]
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
