@@ -9,7 +9,8 @@ cost. The server (tests/llm_server.py, in this process) answers each request aft
 seconds. "span" is first request to last response as the server sees them; the ideal is N·L/C.
 CPU per call = (CPU of the N-call run − CPU of the 1-call run) / (N − 1), so imports and
 startup do not count. Startup = wall time of a 1-case `pytest` run against a server with no
-latency (parse cache warm, as in a developer's second run).
+latency (parse cache warm, as in a developer's second run). Every pytest run passes --pc-no-cache:
+the response cache would otherwise answer the measured runs without a single request.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _pytest(root: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q"], cwd=root, capture_output=True, text=True, env=child_env()
+        [sys.executable, "-m", "pytest", "-q", "--pc-no-cache"], cwd=root, capture_output=True, text=True, env=child_env()
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -238,6 +238,48 @@ def test_non_json_body_is_a_clear_error(pytester: pytest.Pytester, llm_server: L
     result.stdout.fnmatch_lines(["*malformed response from the server: *non-JSON body '<html>captive portal</html>'*"])
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"choices": []}', "expected a chat.completion object, got no choices[0].message"),
+        (b'{"choices": [{"message": {"content": 42}}]}', "choices[0].message.content is 42"),
+        (b'{"error": null}', "expected a chat.completion object, got no choices[0].message"),
+    ],
+)
+def test_json_that_is_no_chat_completion_is_a_clear_error(
+    pytester: pytest.Pytester, llm_server: LLMServer, api_key: str, body: bytes, said: str
+) -> None:
+    llm_server.add_fault("malformed", body=body)
+    write_project(pytester, llm_server.base_url, ONE_CASE, top_lines="retries = 0")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    assert f"openai model 'gpt': malformed response from the server: {said}" in result.stdout.str()
+
+
+def test_extra_body_params_reach_the_request_as_is(
+    pytester: pytest.Pytester, llm_server: LLMServer, api_key: str
+) -> None:
+    """``extra_body`` (the SDK's spelling for server-specific fields) keeps working; it cannot replace the messages."""
+    write_project(
+        pytester,
+        llm_server.base_url,
+        """
+        prompts:
+          p: "hi"
+        cases:
+          - id: guided
+            params: { extra_body: { guided_choice: [hi, bye], messages: [] }, logprobs: true }
+            assert: [ { equals: hi } ]
+        """,
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+    (body,) = [r.body for r in llm_server.requests]
+    assert body["guided_choice"] == ["hi", "bye"]
+    assert body["logprobs"] is True
+    assert body["messages"] == [{"role": "user", "content": "hi"}]
+    assert "extra_body" not in body
+
+
 def test_dropped_connection_is_a_connection_error(
     pytester: pytest.Pytester, llm_server: LLMServer, api_key: str
 ) -> None:
