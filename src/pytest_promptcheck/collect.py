@@ -15,7 +15,7 @@ from typing import Any
 import pluggy
 import pytest
 
-from . import __version__
+from . import __version__, results
 from .assertions.base import BadArgument, CheckContext, PrepareContext
 from .assertions.evaluate import CallVerdict, PreparedAssertion, Verdict, check_call, item_verdict
 from .config import ModelConfig, ProjectConfig, effective_call_settings
@@ -324,6 +324,9 @@ class PromptItem(pytest.Item):
                 self.assertions, context, threshold=self.case.threshold, sample_index=sample, binding=binding,
             ))  # fmt: skip
         return item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
+
+    def attach_record(self, report: pytest.TestReport) -> None:
+        results.attach(self, report)
 
     def runtest(self) -> None:
         if self.verdict is not None and not self.verdict.passed:

@@ -170,10 +170,9 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if SESSION_KEY in item.config.stash and get_session(item.config).suites_collected:
-        from .results import attach
-
-        attach(item, report)  # the record travels with the report, to the xdist controller too
+    attach_record = getattr(item, "attach_record", None)  # a PromptItem (no import of collect needed)
+    if attach_record is not None:
+        attach_record(report)  # the record travels with the report, to the xdist controller too
     return report
 
 

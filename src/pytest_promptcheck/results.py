@@ -145,12 +145,8 @@ def record_of(report: pytest.TestReport) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def attach(item: pytest.Item, report: pytest.TestReport) -> None:
+def attach(item: PromptItem, report: pytest.TestReport) -> None:
     """Attach the record to the report of the item's deciding phase (call, or a failed/skipped setup)."""
-    from .collect import PromptItem
-
-    if not isinstance(item, PromptItem):
-        return
     final = report.when == "call" or (report.when == "setup" and not report.passed)
     if not final:
         return
