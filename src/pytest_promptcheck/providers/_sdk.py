@@ -91,5 +91,10 @@ def where(base_url: str) -> str:
     return f"{url.scheme}://{url.netloc.rpartition('@')[2]}"
 
 
+def token_count(value: Any) -> int | None:
+    """A usage count from a reply body: an int, else unknown (never a bool, which JSON parsing keeps apart)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def clip(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -5,8 +5,9 @@ by blank lines, into the top-level ``system`` parameter; the rest are sent in or
 messages of one role merged (blank-line separated) so roles alternate; the first of them must be a
 ``user`` message. ``max_tokens`` is required by the API: it comes from the params ``max_tokens``
 or ``max_new_tokens``, else :data:`DEFAULT_MAX_TOKENS` (1024). ``stop`` is sent as
-``stop_sequences``; ``temperature``, ``top_p``, ``top_k`` and other parameters pass through (those
-the SDK has no argument for go into the body via ``extra_body``); a param set to null is not sent.
+``stop_sequences``; ``temperature``, ``top_p``, ``top_k`` and other parameters pass through into the
+request body as they are (``extra_body``, the SDK's spelling, is merged in); a param set to null is
+not sent.
 The Messages API takes no seed: the per-call seed (and a ``seed`` param) is not sent, so repeats of
 a sampled case are independent draws, not reproducible ones.
 
@@ -16,12 +17,13 @@ local server or test double takes none); anywhere else a missing key is a config
 Without ``base_url`` the SDK's default applies (``ANTHROPIC_BASE_URL``, else api.anthropic.com).
 
 As for every provider, the SDK's own retries are off (``max_retries=0``) and each call has an
-explicit timeout: the engine owns retries.
+explicit timeout: the engine owns retries. As in the openai provider, the body goes out through the
+SDK client's ``post()``: same client, headers (``anthropic-version``), auth, timeouts and
+exceptions, without the typed argument transform and the pydantic reply models.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ._sdk import clip as _clip
-from ._sdk import guarded, provider_error
+from ._sdk import guarded, provider_error, token_count
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
@@ -50,11 +52,6 @@ _FINISH_REASONS = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-# create() arguments that are not model parameters: suite params never set them.
-_NOT_PARAMS = frozenset(
-    {"self", "model", "messages", "system", "max_tokens", "stop_sequences", "stream", "timeout",
-     "extra_headers", "extra_query", "extra_body"}
-)  # fmt: skip
 _LOCAL_HOSTS = frozenset({"localhost", "::1"})
 
 
@@ -66,7 +63,6 @@ class AnthropicProvider:
             raise MissingDependencyError("The Anthropic provider", "anthropic") from None
         self._anthropic = anthropic
         self.model = model
-        self._create_params: frozenset[str] | None = None
         if not model.model:
             raise ConfigError(f'model {model.name!r} (anthropic): set `model = "..."` (e.g. claude-sonnet-4-5)')
         base_url = model.resolved("base_url")
@@ -78,30 +74,21 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
-        anthropic = self._anthropic
         system, messages = _to_messages(request.messages, self.model.name)
-        kwargs = self._arguments(request.params)
+        body = {"model": str(self.model.resolved("model")), "messages": messages, **self._arguments(request.params)}
         if system:
-            kwargs["system"] = system
+            body["system"] = system
         response = await guarded(
-            anthropic,
-            self.client.messages.create(
-                model=str(self.model.resolved("model")),
-                messages=messages,  # type: ignore[arg-type]
-                timeout=request.timeout,
-                **kwargs,
-            ),
+            self._anthropic,
+            self.client.post("/v1/messages", body=body, cast_to=object, options={"timeout": request.timeout}),
             provider="anthropic", model=self.model.name, base_url=str(self.client.base_url),
             timeout=request.timeout, server_words=_server_words,
         )  # fmt: skip
         return self._completion(response)
 
     def _arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Suite params as ``messages.create()`` arguments (always with ``max_tokens``); names the SDK
-        has no argument for (``temperature`` and ``top_p`` in recent SDKs, unknown ones) go to the
-        body through ``extra_body``."""
-        known = self._known_params()
-        kwargs: dict[str, Any] = {"max_tokens": DEFAULT_MAX_TOKENS}
+        """Suite params as Messages API body fields (always with ``max_tokens``)."""
+        fields: dict[str, Any] = {"max_tokens": DEFAULT_MAX_TOKENS}
         extra: dict[str, Any] = {}
         for key, value in params.items():  # in order: a case's value comes after the config's
             if key in _RESERVED:
@@ -109,18 +96,15 @@ class AnthropicProvider:
             if key in _IGNORED or value is None:  # null unsets a param (e.g. a config default)
                 continue
             if key in _MAX_TOKENS_NAMES:
-                kwargs["max_tokens"] = value
+                fields["max_tokens"] = value
             elif key in _STOP_NAMES:
-                kwargs["stop_sequences"] = self._stop_sequences(key, value)
+                fields["stop_sequences"] = self._stop_sequences(key, value)
             elif key == "extra_body" and isinstance(value, dict):
                 extra.update(value)
-            elif key in known:
-                kwargs[key] = value
             else:
-                extra[key] = value
-        if extra:
-            kwargs["extra_body"] = extra
-        return kwargs
+                fields[key] = value
+        fields.update((k, v) for k, v in extra.items() if k not in _RESERVED)
+        return fields
 
     def _stop_sequences(self, key: str, value: Any) -> list[str]:
         if isinstance(value, str):
@@ -131,25 +115,21 @@ class AnthropicProvider:
             f"model {self.model.name!r} (anthropic): param {key!r} must be a string or a list of strings, got {value!r}"
         )
 
-    def _known_params(self) -> frozenset[str]:
-        if self._create_params is None:
-            signature = inspect.signature(self.client.messages.create)
-            self._create_params = frozenset(signature.parameters) - _NOT_PARAMS
-        return self._create_params
-
     def _completion(self, response: Any) -> Completion:
-        content = getattr(response, "content", None)
+        """The fields we read from a ``message`` object (a dict; the SDK hands back text that is not JSON)."""
+        content = response.get("content") if isinstance(response, dict) else None
         if not isinstance(content, list):
-            # the SDK hands back the text of a body that is not JSON
             got = f"a non-JSON body {_clip(response)!r}" if isinstance(response, str) else "no content list"
             raise self._error(f"malformed response from the server: expected a message object, got {got}")
-        usage = getattr(response, "usage", None)
-        stop_reason = getattr(response, "stop_reason", None)
+        usage = response.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        stop_reason = response.get("stop_reason")
+        served = response.get("model")
         return Completion(
             output="".join(_texts(content)),
-            finish_reason=_FINISH_REASONS.get(stop_reason, stop_reason) if stop_reason else None,
-            usage=Usage(getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)),
-            served_model=getattr(response, "model", None),
+            finish_reason=_FINISH_REASONS.get(stop_reason, stop_reason) if isinstance(stop_reason, str) else None,
+            usage=Usage(token_count(usage.get("input_tokens")), token_count(usage.get("output_tokens"))),
+            served_model=served if isinstance(served, str) else None,
         )
 
     def _error(self, message: str) -> ProviderError:
@@ -188,8 +168,8 @@ def _to_messages(messages: Iterable[Mapping[str, str]], name: str) -> tuple[str,
 
 def _texts(content: list[Any]) -> Iterable[str]:
     for block in content:
-        if getattr(block, "type", None) == "text" and isinstance(getattr(block, "text", None), str):
-            yield block.text
+        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+            yield block["text"]
 
 
 def _api_key(model: ModelConfig, base_url: str | None) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ._sdk import clip as _clip
-from ._sdk import guarded, provider_error
+from ._sdk import guarded, provider_error, token_count
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
@@ -87,7 +87,7 @@ class OpenAIProvider:
         return Completion(
             output=content or "",
             finish_reason=choice.get("finish_reason"),
-            usage=Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))),
+            usage=Usage(token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))),
             served_model=served if isinstance(served, str) else None,
         )
 
@@ -120,10 +120,6 @@ def _first_choice(response: Any) -> dict[str, Any] | None:
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         return choices[0]
     return None
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _server_words(body: dict[str, Any]) -> str | None:
