@@ -18,8 +18,7 @@ Without ``base_url`` the SDK's default applies (``ANTHROPIC_BASE_URL``, else api
 
 As for every provider, the SDK's own retries are off (``max_retries=0``) and each call has an
 explicit timeout: the engine owns retries. As in the openai provider, the body goes out through the
-SDK client's ``post()``: same client, headers (``anthropic-version``), auth, timeouts and
-exceptions, without the typed argument transform and the pydantic reply models.
+SDK client's ``post()`` (see ``_sdk.post_json``); the client still sends ``anthropic-version``.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from urllib.parse import urlsplit
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ._sdk import clip as _clip
-from ._sdk import guarded, provider_error, token_count
+from ._sdk import post_json, provider_error, token_count
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
@@ -66,11 +65,9 @@ class AnthropicProvider:
         if not model.model:
             raise ConfigError(f'model {model.name!r} (anthropic): set `model = "..."` (e.g. claude-sonnet-4-5)')
         base_url = model.resolved("base_url")
+        self._timeout = float(model.timeout or context.project.timeout)
         self.client = anthropic.AsyncAnthropic(
-            api_key=_api_key(model, base_url),
-            base_url=base_url,
-            max_retries=0,
-            timeout=model.timeout or context.project.timeout,
+            api_key=_api_key(model, base_url), base_url=base_url, max_retries=0, timeout=self._timeout
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
@@ -78,11 +75,10 @@ class AnthropicProvider:
         body = {"model": str(self.model.resolved("model")), "messages": messages, **self._arguments(request.params)}
         if system:
             body["system"] = system
-        response = await guarded(
-            self._anthropic,
-            self.client.post("/v1/messages", body=body, cast_to=object, options={"timeout": request.timeout}),
-            provider="anthropic", model=self.model.name, base_url=str(self.client.base_url),
-            timeout=request.timeout, server_words=_server_words,
+        response = await post_json(
+            self._anthropic, self.client, "/v1/messages", body,
+            timeout=request.timeout, client_timeout=self._timeout,
+            provider="anthropic", model=self.model.name, server_words=_server_words,
         )  # fmt: skip
         return self._completion(response)
 

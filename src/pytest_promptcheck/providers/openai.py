@@ -4,13 +4,9 @@ Also any OpenAI-compatible server (vLLM, Ollama, TGI, llama.cpp) through ``base_
 own retries are off (``max_retries=0``) and every call has an explicit timeout: the engine owns
 retries, so a call is never retried twice over or left hanging.
 
-The request goes out through the SDK client's ``post`` (its documented way to send a body as is)
-rather than ``chat.completions.create``: same client, authentication, headers, timeouts and
-exception types, but without the SDK converting the arguments through its typed-dict schema and
-the reply into pydantic models. Suite params are plain JSON already and only a few fields of the
-reply are read, and those two conversions were ~30% of the SDK's CPU per call
-(benchmarks/README.md). Every param reaches the body unchanged, so server-specific ones (vLLM's
-``top_k``, ``repetition_penalty``) need no special path.
+The body goes out through the SDK client's ``post()`` (see ``_sdk.post_json``), not
+``chat.completions.create()``: every param reaches the body unchanged, so server-specific ones
+(vLLM's ``top_k``, ``repetition_penalty``) need no special path.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from typing import Any
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ._sdk import clip as _clip
-from ._sdk import guarded, provider_error, token_count
+from ._sdk import post_json, provider_error, token_count
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
@@ -48,12 +44,10 @@ class OpenAIProvider:
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
-        options: Any = {"timeout": request.timeout} if request.timeout != self._timeout else {}
-        response = await guarded(
-            self._openai,
-            self.client.post("/chat/completions", body=self._body(request), cast_to=object, options=options),
-            provider="openai", model=self.model.name, base_url=str(self.client.base_url),
-            timeout=request.timeout, server_words=_server_words,
+        response = await post_json(
+            self._openai, self.client, "/chat/completions", self._body(request),
+            timeout=request.timeout, client_timeout=self._timeout,
+            provider="openai", model=self.model.name, server_words=_server_words,
         )  # fmt: skip
         return self._completion(response)
 
