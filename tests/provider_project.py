@@ -37,6 +37,24 @@ TWO_CASES = (
 )
 
 
+# Usage and finish reason reach the operational assertions (reply: 12 input tokens, 34 output
+# tokens, finish "length"): one case passes, "too-long" fails on 46 total tokens, "cut-off" on the reason.
+USAGE_SUITE = """
+    prompts:
+      p: "go"
+    cases:
+      - id: ok
+        assert:
+          - tokens: { max: 34 }
+          - tokens: { kind: input, min: 12, max: 12 }
+          - finish_reason: length
+      - id: too-long
+        assert: [ { tokens: { kind: total, max: 40 } } ]
+      - id: cut-off
+        assert: [ { finish_reason: stop } ]
+"""
+
+
 def write_provider_project(
     pytester: pytest.Pytester,
     *,

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import pytest
 
 from llm_server import LLMServer, RecordedRequest, Reply
-from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, output_of, write_provider_project
+from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, USAGE_SUITE, output_of, write_provider_project
 from pytest_promptcheck.config import ModelConfig, ProjectConfig
 from pytest_promptcheck.errors import ConfigError, ProviderError
 from pytest_promptcheck.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider, _to_messages
@@ -208,24 +208,7 @@ def test_usage_and_stop_reason_reach_assertions(pytester: pytest.Pytester, llm_s
     llm_server.responder = lambda request: Reply(
         "truncated answ", finish_reason="length", prompt_tokens=12, completion_tokens=34
     )
-    write_project(
-        pytester,
-        llm_server.anthropic_base_url,
-        """
-        prompts:
-          p: "go"
-        cases:
-          - id: ok
-            assert:
-              - tokens: { max: 34 }
-              - tokens: { kind: input, min: 12, max: 12 }
-              - finish_reason: length
-          - id: too-long
-            assert: [ { tokens: { kind: total, max: 40 } } ]
-          - id: cut-off
-            assert: [ { finish_reason: stop } ]
-        """,
-    )
+    write_project(pytester, llm_server.anthropic_base_url, USAGE_SUITE)
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=2)
     text = result.stdout.str()
