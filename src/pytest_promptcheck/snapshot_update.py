@@ -83,7 +83,8 @@ def write_snapshots(path: Path, updates: dict[str, str], removals: Iterable[str]
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    data = read_snapshots(path) or CommentedMap()
+    stored = read_snapshots(path)
+    data = stored if isinstance(stored, CommentedMap) else CommentedMap()  # an empty file keeps its comments
     for key in removals:
         data.pop(key, None)
     for key in [k for k in updates if k in data] + sorted(k for k in updates if k not in data):
