@@ -3,7 +3,7 @@
     python benchmarks/bench_batching.py --prompts 64 --repeats 3
 
 Builds the tiny test checkpoints (tests/tiny_models.py, ~15 s; ``--models DIR`` reuses a build),
-then sends N greedy calls through the real engine (pytest_promptcheck.engine.Engine), which keeps
+then sends N greedy calls through the real engine (pytest_promptcheck.calls.engine.Engine), which keeps
 ``batch_size`` calls in flight per transformers model, exactly as in a pytest run. The provider
 batches whatever is in flight; batch_size 1 is the sequential baseline. Model loading is excluded
 (one warm-up call first). Prints the median wall time of each mode as markdown table rows and
@@ -23,8 +23,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from pytest_promptcheck.calls.engine import Engine
 from pytest_promptcheck.config import ModelConfig, ProjectConfig
-from pytest_promptcheck.engine import Engine
 from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
 from pytest_promptcheck.providers.transformers import create
 from tiny_models import build_tiny_checkpoints, messages_for, tickets

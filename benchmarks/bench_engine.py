@@ -82,7 +82,11 @@ def _pytest(root: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--pc-no-cache"], cwd=root, capture_output=True, text=True, env=child_env()
+        [sys.executable, "-m", "pytest", "-q", "--pc-no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=child_env(),
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

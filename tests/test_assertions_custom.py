@@ -7,7 +7,7 @@ import pytest
 from conftest import PromptProject
 
 CHECKS = """
-from pytest_promptcheck.assertions import Outcome
+from pytest_promptcheck import Outcome
 
 
 def polite(output, context):
@@ -145,7 +145,7 @@ def test_python_check_bad_return_value(pytester: pytest.Pytester, project: Promp
 def test_assertion_registered_through_the_hook(pytester: pytest.Pytester, project: PromptProject) -> None:
     """A conftest's `pytest_promptcheck_register_assertions` adds a name, its `not_` form, and its argument check."""
     pytester.makeconftest("""
-        from pytest_promptcheck.assertions import BadArgument
+        from pytest_promptcheck import BadArgument
 
         def _prepare(arg, context):
             if not isinstance(arg, int):

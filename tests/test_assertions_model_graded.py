@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.assertions.base import CheckContext, PrepareContext
-from pytest_promptcheck.assertions.model_graded import JudgeArg, _preparer, judge, parse_verdict
 from pytest_promptcheck.providers.base import Completion
+from pytest_promptcheck.verdicts.base import CheckContext, PrepareContext
+from pytest_promptcheck.verdicts.model_graded import JudgeArg, _preparer, judge, parse_verdict
 
 # Graders that read the output from the grading prompt (between <output> tags) and answer in
 # different ways; `recording` also writes the messages and params it got to judge_call.json.
@@ -258,7 +258,7 @@ def fake_context(answer: str, calls: list[Any]) -> CheckContext:
         variant="p",
         messages=({"role": "user", "content": "Say wait"},),
         item_id="suite::c[echo]",
-        call_key="suite::c[echo]",
+        snapshot_key="suite::c[echo]",
         suite_path=Path("suite.prompts.yaml"),
         call_model=call_model,
     )

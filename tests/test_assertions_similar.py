@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.assertions.base import BadArgument, PrepareContext
-from pytest_promptcheck.assertions.embedding import SimilarArg, _prepare, encoder
+from pytest_promptcheck.verdicts.base import BadArgument, PrepareContext
+from pytest_promptcheck.verdicts.embedding import SimilarArg, _prepare, encoder
 
 SENTENCES = [
     "your refund has been issued",

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck import cache as cache_module
-from pytest_promptcheck.cache import ResponseCache, content_hash, model_identity_without_provider
 from pytest_promptcheck.config import ModelConfig
+from pytest_promptcheck.providers.identity import content_hash, model_identity_without_provider
+from pytest_promptcheck.stores import response_cache as cache_module
+from pytest_promptcheck.stores.response_cache import ResponseCache
 
 SUITE = """
 prompts: {p: "{{ x }}"}
@@ -179,7 +180,7 @@ def test_content_hash_follows_the_bytes(tmp_path: Path) -> None:
 
 def test_transformers_fingerprint_is_used_for_remote_checkpoints() -> None:
     """A provider without local files is identified by its identity() or fingerprint() (transformers)."""
-    from pytest_promptcheck.cache import provider_identity
+    from pytest_promptcheck.providers.identity import provider_identity
 
     class Fingerprinted:
         def fingerprint(self) -> dict[str, str]:

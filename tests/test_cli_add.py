@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.spec.load import load_suite
+from pytest_promptcheck.suites.load import load_suite
 
 SUITE = """\
 # Triage suite: keep this comment

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promptcheck.cli import main
-from pytest_promptcheck.cli_feedback import feedback_id
-from pytest_promptcheck.spec.load import load_suite
+from pytest_promptcheck.cli.feedback import feedback_id
+from pytest_promptcheck.cli.main import main
+from pytest_promptcheck.suites.load import load_suite
 
 SUITE = """\
 # feedback lands here

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.cli import main
+from pytest_promptcheck.cli.main import main
 
 SUITE = """
 prompts: {p: "{{ reply }}"}

@@ -15,9 +15,9 @@ from collections import defaultdict
 import pytest
 
 from llm_server import LLMServer
+from pytest_promptcheck.calls.retry import AdaptiveLimiter, RetryPolicy
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.base import parse_retry_after
-from pytest_promptcheck.retry import AdaptiveLimiter, RetryPolicy
 
 pytestmark = pytest.mark.usefixtures("openai_warm")
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.cli import main
+from pytest_promptcheck.cli.main import main
 
 SUITE = """
 prompts:
@@ -242,7 +242,7 @@ def test_side_all_gives_one_row_per_prompt_with_the_candidates_output(
 
 def test_first_failing_sample_of_repeats(pytester: pytest.Pytester, project: PromptProject) -> None:
     """Of a repeated case, the row is built from its first failing sample (sample 0 passes here: sample 1's)."""
-    from pytest_promptcheck.collect import derive_seed
+    from pytest_promptcheck.calls.plan import derive_seed
 
     samples = {str(derive_seed(0, "r", i)): i for i in range(4)}
     pytester.makepyfile(flip=f"SAMPLES = {samples!r}\n\ndef reply(messages, params):\n"
@@ -311,7 +311,7 @@ def test_no_failures_still_writes_a_valid_empty_file(pytester: pytest.Pytester, 
 def test_rows_that_break_a_format_are_skipped_and_counted() -> None:
     """A prompt ending with an assistant turn, empty text, or no distinct rejected output makes no row;
     Bedrock joins system messages and merges consecutive turns of one role."""
-    from pytest_promptcheck.export import build_row
+    from pytest_promptcheck.outputs.export import build_row
 
     prefill = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "Answer:"}]
     assert build_row("openai-chat", prefill, "a", "b") == (None, "prompt ends with an assistant turn")

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from pytest_promptcheck.compare import Counts, paired_stats
 from pytest_promptcheck.config import GateConfig
-from pytest_promptcheck.gate import decide
-from pytest_promptcheck.stats import (
+from pytest_promptcheck.runs.compare import Counts, paired_stats
+from pytest_promptcheck.runs.gate import decide
+from pytest_promptcheck.runs.stats import (
     connor_pairs,
     holm,
     mcnemar_one_sided,

@@ -47,7 +47,7 @@ def test_xdist_gives_the_same_outcomes_and_summary(pytester: pytest.Pytester, pr
 
 
 RECORD_PRINTER = """
-from pytest_promptcheck.results import record_of
+from pytest_promptcheck import record_of
 
 records = []
 
@@ -59,10 +59,10 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
-    for r in sorted(records, key=lambda r: r["item"]):
-        call = r["calls"][0]
+    for r in sorted(records, key=lambda r: r.item):
+        call = r.calls[0]
         terminalreporter.write_line(
-            f"REC {r['case']} {r['model']} {r['outcome']} {call['output']!r} {call['assertions'][0]['passed']}"
+            f"REC {r.case} {r.model} {r.outcome} {call.output!r} {call.assertions[0].passed}"
         )
 """
 

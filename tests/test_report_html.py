@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pair_project import setup_pair_project
-from pytest_promptcheck import cli_report
-from pytest_promptcheck.report.html import render, script_json
+from pytest_promptcheck.cli import report as cli_report
+from pytest_promptcheck.outputs.html import render, script_json
 from report_records import big_run
 
 # c00 unchanged, c01 a critical regression, c02 an improvement, c03 untrusted text failing on both sides.
@@ -36,9 +36,9 @@ def make_project(pytester: pytest.Pytester) -> None:
 
 
 def run_cli(pytester: pytest.Pytester, *args: str) -> int:
-    from pytest_promptcheck import cli
+    from pytest_promptcheck.cli.main import main
 
-    return cli.main(["--runs", str(pytester.path / ".promptcheck" / "runs"), *args])
+    return main(["--runs", str(pytester.path / ".promptcheck" / "runs"), *args])
 
 
 def embedded_rows(html: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promptcheck.report.markdown import code, fence, render
+from pytest_promptcheck.outputs.markdown import code, fence, render
 from report_records import big_run
 from test_report_html import make_project, run_cli
 

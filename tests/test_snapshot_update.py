@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.snapshot_update import read_snapshots
+from pytest_promptcheck.stores.snapshots import read_snapshots
 
 SUITE = """
 prompts: {p: "{{ reply }}"}

@@ -119,7 +119,7 @@ def test_shipped_schema_validates_the_example_suite() -> None:
     import jsonschema
     import yaml
 
-    from pytest_promptcheck.spec.validate import suite_schema
+    from pytest_promptcheck.suites.validate import suite_schema
 
     schema = suite_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -120,6 +120,14 @@ class ProjectConfig:
     dry_run: bool = False
     source: str = "defaults"
 
+    def side_of(self, model: str) -> str | None:
+        """``"baseline"``, ``"candidate"`` or None: the model's side in comparisons."""
+        if model == self.baseline:
+            return "baseline"
+        if model == self.candidate:
+            return "candidate"
+        return None
+
     def models_for(self, case_models: tuple[str, ...] | None) -> tuple[str, ...]:
         """The models a case runs on.
 

@@ -5,7 +5,8 @@
     ├── ConfigError                  [tool.promptcheck] / --pc-* options are invalid (usage error)
     ├── MissingDependencyError       an optional extra is not installed (says what to pip install)
     ├── ProviderError                a model call failed after the engine gave up (item *error*)
-    └── PromptAssertionError         an output did not meet its assertions (item *failure*)
+    └── PromptAssertionError         an output did not meet its assertions (item *failure*);
+                                     defined beside the verdict it carries, in verdicts/evaluate.py
 
 Only ``PromptAssertionError`` is a test failure; the others are errors, so a broken suite or an
 unreachable model is never mistaken for a model that answered wrongly.
@@ -15,10 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .assertions.evaluate import Verdict
 
 
 class PromptcheckError(Exception):
@@ -91,14 +88,6 @@ class ProviderError(PromptcheckError):
         self.detail = message
         status_part = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{provider} model {model!r}{status_part}: {message}")
-
-
-class PromptAssertionError(PromptcheckError, AssertionError):
-    """The outputs of an item did not meet its assertions."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        self.verdict = verdict
-        super().__init__(verdict.summary())
 
 
 class PromptcheckWarning(UserWarning):

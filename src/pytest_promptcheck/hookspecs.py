@@ -2,7 +2,7 @@
 
 Implement them in a ``conftest.py`` or in a package's ``pytest11`` plugin. Registrations made in a
 conftest.py apply to the suites under its directory, like its fixtures. The built-in providers and
-assertions are registered through these same hooks (see :mod:`pytest_promptcheck.builtins`).
+assertions are registered through these same hooks (see :mod:`pytest_promptcheck.bundled`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .assertions.base import AssertionRegistry
     from .providers.registry import ProviderRegistry
+    from .verdicts.base import AssertionRegistry
 
 
 @pytest.hookspec

@@ -10,24 +10,37 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import ProjectConfig
-from .errors import PromptcheckWarning
+from .config import ModelConfig, ProjectConfig
+from .errors import ConfigError, PromptcheckWarning
+from .listeners.tally import RunTally
 
 if TYPE_CHECKING:
-    from .assertions.base import AssertionRegistry
-    from .assertions.evaluate import Verdict
-    from .engine import Engine
+    from .calls.engine import Engine
+    from .calls.schedule import CallScheduler
+    from .outputs.redact import Redactor
+    from .providers.base import ProviderFactory
     from .providers.registry import ProviderRegistry
-    from .redact import Redactor
-    from .report.terminal import RunTally
-    from .schedule import CallScheduler
-    from .snapshots import SnapshotStore
+    from .stores.snapshots import SnapshotStore
+    from .verdicts.base import AssertionRegistry
 
 
 @dataclass
 class Registries:
+    """The providers and assertions registered for one folder's suites (conftest.py registrations apply below)."""
+
     providers: ProviderRegistry
     assertions: AssertionRegistry
+
+    def provider_for(self, model: ModelConfig) -> ProviderFactory:
+        """The factory of ``model``'s provider; a ConfigError naming what is registered when there is none."""
+        factory = self.providers.get(model.provider)
+        if factory is None:
+            raise ConfigError(
+                f"model {model.name!r} ({model.source}) uses unknown provider {model.provider!r}; "
+                f"registered: {', '.join(self.providers.names())}. Register it with the "
+                "pytest_promptcheck_register_providers hook (e.g. in conftest.py) or fix the name"
+            )
+        return factory
 
 
 @dataclass
@@ -38,11 +51,10 @@ class PromptSession:
     project: ProjectConfig
     registries: dict[Path, Registries] = field(default_factory=dict)
     snapshots: dict[Path, SnapshotStore] = field(default_factory=dict)
-    verdicts: list[Verdict] = field(default_factory=list)
     suites_collected: int = 0
     tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
     dry_run_lines: list[str] = field(default_factory=list)
-    tally: RunTally = field(default_factory=lambda: _new_tally())
+    tally: RunTally = field(default_factory=RunTally)
     drift_checked: bool = False
     _engine: Engine | None = None
     _scheduler: CallScheduler | None = None
@@ -52,8 +64,8 @@ class PromptSession:
         key = node.path.parent
         found = self.registries.get(key)
         if found is None:
-            from .assertions.base import AssertionRegistry
             from .providers.registry import ProviderRegistry
+            from .verdicts.base import AssertionRegistry
 
             found = Registries(ProviderRegistry(), AssertionRegistry())
             node.ihook.pytest_promptcheck_register_providers(registry=found.providers)
@@ -62,7 +74,7 @@ class PromptSession:
         return found
 
     def snapshot_store(self, suite_path: Path, suite_name: str) -> SnapshotStore:
-        from .snapshots import SnapshotStore, snapshot_path
+        from .stores.snapshots import SnapshotStore, snapshot_path
 
         path = snapshot_path(suite_path, suite_name)
         store = self.snapshots.get(path)
@@ -73,7 +85,7 @@ class PromptSession:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from .engine import Engine
+            from .calls.engine import Engine
             from .providers.base import ProviderContext
 
             self._engine = Engine(ProviderContext(self.project, self.config.rootpath))
@@ -82,7 +94,7 @@ class PromptSession:
     @property
     def scheduler(self) -> CallScheduler:
         if self._scheduler is None:
-            from .schedule import CallScheduler
+            from .calls.schedule import CallScheduler
 
             self._scheduler = CallScheduler(self.engine, self.project, self._factory_for)
         return self._scheduler
@@ -93,7 +105,7 @@ class PromptSession:
     @functools.cached_property
     def redactor(self) -> Redactor:
         """Scrubs credentials (env secrets, key shapes, `redact` patterns) from text a person sees."""
-        from .redact import redactor_for
+        from .outputs.redact import redactor_for
 
         return redactor_for(self.project)
 
@@ -132,12 +144,6 @@ class PromptSession:
         if cache is None:
             return None
         return Path(cache.mkdir("promptcheck-suites"))
-
-
-def _new_tally() -> RunTally:
-    from .report.terminal import RunTally
-
-    return RunTally()
 
 
 SESSION_KEY = pytest.StashKey[PromptSession]()

@@ -8,11 +8,14 @@ own module), so one mapping serves both: which failures are worth retrying (408,
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ProviderError
+from ..config import ModelConfig
+from ..errors import ConfigError, ProviderError
+from ..textutil import clip
 from .base import parse_retry_after
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx
@@ -123,5 +126,21 @@ def token_count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def api_key(model: ModelConfig, *, env_default: str, keyless: bool, hint: str) -> str:
+    """The key from ``api_key_env`` (else ``env_default``); ``keyless`` servers get a placeholder instead."""
+    env_name = model.api_key_env or env_default
+    key = os.environ.get(env_name)
+    if key:
+        return key
+    if model.api_key_env or not keyless:
+        raise ConfigError(f"model {model.name!r} ({model.provider}) needs an API key: export {env_name}=...{hint}")
+    return "not-needed"  # a local server ignores the key, but the SDK requires one
+
+
+def server_words(body: dict[str, Any], *, typed: bool = False) -> str | None:
+    """The ``error.message`` of an error body (or of the body itself); ``typed``: prefixed by its ``type``."""
+    error = body.get("error", body)
+    if not (isinstance(error, dict) and error.get("message")):
+        return None
+    kind = error.get("type")
+    return f"{kind}: {error['message']}" if typed and isinstance(kind, str) and kind else str(error["message"])

@@ -23,15 +23,14 @@ SDK client's ``post()`` (see ``_sdk.post_json``); the client still sends ``anthr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
-from ._sdk import clip as _clip
-from ._sdk import post_json, provider_error, token_count
+from ..textutil import clip
+from ._sdk import api_key, post_json, provider_error, server_words, token_count
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
@@ -52,6 +51,7 @@ _FINISH_REASONS = {
     "refusal": "content_filter",
 }
 _LOCAL_HOSTS = frozenset({"localhost", "::1"})
+_KEY_HINT = " (or set base_url for a local server on localhost, which needs none)"
 
 
 class AnthropicProvider:
@@ -67,7 +67,15 @@ class AnthropicProvider:
         base_url = model.resolved("base_url")
         self._timeout = float(model.timeout or context.project.timeout)
         self.client = anthropic.AsyncAnthropic(
-            api_key=_api_key(model, base_url), base_url=base_url, max_retries=0, timeout=self._timeout
+            api_key=api_key(
+                model,
+                env_default="ANTHROPIC_API_KEY",
+                keyless=_is_local(base_url),
+                hint="" if model.api_key_env else _KEY_HINT,
+            ),
+            base_url=base_url,
+            max_retries=0,
+            timeout=self._timeout,
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
@@ -78,7 +86,7 @@ class AnthropicProvider:
         response = await post_json(
             self._anthropic, self.client, "/v1/messages", body,
             timeout=request.timeout, client_timeout=self._timeout,
-            provider="anthropic", model=self.model.name, server_words=_server_words,
+            provider="anthropic", model=self.model.name, server_words=_typed_words,
         )  # fmt: skip
         return self._completion(response)
 
@@ -115,7 +123,7 @@ class AnthropicProvider:
         """The fields we read from a ``message`` object (a dict; the SDK hands back text that is not JSON)."""
         content = response.get("content") if isinstance(response, dict) else None
         if not isinstance(content, list):
-            got = f"a non-JSON body {_clip(response)!r}" if isinstance(response, str) else "no content list"
+            got = f"a non-JSON body {clip(response, 120)!r}" if isinstance(response, str) else "no content list"
             raise self._error(f"malformed response from the server: expected a message object, got {got}")
         usage = response.get("usage")
         usage = usage if isinstance(usage, dict) else {}
@@ -168,29 +176,14 @@ def _texts(content: list[Any]) -> Iterable[str]:
             yield block["text"]
 
 
-def _api_key(model: ModelConfig, base_url: str | None) -> str:
-    env_name = model.api_key_env or "ANTHROPIC_API_KEY"
-    key = os.environ.get(env_name)
-    if key:
-        return key
-    if model.api_key_env or not _is_local(base_url):
-        hint = "" if model.api_key_env else " (or set base_url for a local server on localhost, which needs none)"
-        raise ConfigError(f"model {model.name!r} (anthropic) needs an API key: export {env_name}=...{hint}")
-    return "not-needed"  # a local server ignores the key, but the SDK requires one
-
-
 def _is_local(base_url: str | None) -> bool:
     host = urlsplit(base_url or "").hostname or ""
     return host in _LOCAL_HOSTS or host.startswith("127.")
 
 
-def _server_words(body: dict[str, Any]) -> str | None:
+def _typed_words(body: dict[str, Any]) -> str | None:
     """Anthropic's error body: ``error.message``, prefixed by its ``type``."""
-    error = body.get("error", body)
-    if not (isinstance(error, dict) and error.get("message")):
-        return None
-    kind = error.get("type")
-    return f"{kind}: {error['message']}" if isinstance(kind, str) and kind else str(error["message"])
+    return server_words(body, typed=True)
 
 
 def create(model: ModelConfig, context: ProviderContext) -> AnthropicProvider:

@@ -11,18 +11,18 @@ The body goes out through the SDK client's ``post()`` (see ``_sdk.post_json``), 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
-from ._sdk import clip as _clip
-from ._sdk import post_json, provider_error, token_count
+from ..textutil import clip
+from ._sdk import api_key, post_json, provider_error, server_words, token_count
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
 _PARAM_ALIASES = {"max_new_tokens": "max_tokens"}
 # Body fields the provider owns: suite params never set them.
+_KEY_HINT = " (or set base_url for a local OpenAI-compatible server, which needs none)"
 _OWN_FIELDS = frozenset({"model", "messages", "stream"})
 
 
@@ -40,14 +40,17 @@ class OpenAIProvider:
         self._timeout = float(model.timeout or context.project.timeout)
         self._model_id = str(model.resolved("model"))
         self.client = openai.AsyncOpenAI(
-            api_key=_api_key(model, base_url), base_url=base_url, max_retries=0, timeout=self._timeout
+            api_key=api_key(model, env_default="OPENAI_API_KEY", keyless=bool(base_url), hint=_KEY_HINT),
+            base_url=base_url,
+            max_retries=0,
+            timeout=self._timeout,
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
         response = await post_json(
             self._openai, self.client, "/chat/completions", self._body(request),
             timeout=request.timeout, client_timeout=self._timeout,
-            provider="openai", model=self.model.name, server_words=_server_words,
+            provider="openai", model=self.model.name, server_words=server_words,
         )  # fmt: skip
         return self._completion(response)
 
@@ -69,11 +72,11 @@ class OpenAIProvider:
         choice = _first_choice(response)
         message = choice.get("message") if choice is not None else None
         if choice is None or not isinstance(message, dict):
-            got = f"a non-JSON body {_clip(response)!r}" if isinstance(response, str) else "no choices[0].message"
+            got = f"a non-JSON body {clip(response, 120)!r}" if isinstance(response, str) else "no choices[0].message"
             raise self._error(f"malformed response from the server: expected a chat.completion object, got {got}")
         content = message.get("content")
         if content is not None and not isinstance(content, str):
-            got = _clip(repr(content))
+            got = clip(repr(content), 120)
             raise self._error(f"malformed response from the server: choices[0].message.content is {got}")
         usage = response.get("usage")
         usage = usage if isinstance(usage, dict) else {}
@@ -96,29 +99,11 @@ class OpenAIProvider:
         await self.client.close()
 
 
-def _api_key(model: ModelConfig, base_url: str | None) -> str:
-    env_name = model.api_key_env or "OPENAI_API_KEY"
-    key = os.environ.get(env_name)
-    if key:
-        return key
-    if model.api_key_env or not base_url:
-        raise ConfigError(
-            f"model {model.name!r} (openai) needs an API key: export {env_name}=... "
-            "(or set base_url for a local OpenAI-compatible server, which needs none)"
-        )
-    return "not-needed"  # local servers ignore the key, but the SDK requires one
-
-
 def _first_choice(response: Any) -> dict[str, Any] | None:
     choices = response.get("choices") if isinstance(response, dict) else None
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         return choices[0]
     return None
-
-
-def _server_words(body: dict[str, Any]) -> str | None:
-    error = body.get("error", body)
-    return str(error["message"]) if isinstance(error, dict) and error.get("message") else None
 
 
 def create(model: ModelConfig, context: ProviderContext) -> OpenAIProvider:

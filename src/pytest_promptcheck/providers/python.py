@@ -70,7 +70,7 @@ class PythonProvider:
 
     def identity(self) -> str:
         """What the response cache keys on: the function's module:qualname and a hash of its source."""
-        from ..cache import function_identity
+        from .identity import function_identity
 
         return function_identity(self.function)
 

@@ -1,0 +1,307 @@
+"""Runs model calls on an asyncio loop in a background thread.
+
+pytest runs items one after another on the main thread; the engine runs their model calls
+concurrently underneath (the scheduler in :mod:`.schedule` decides which calls to start ahead).
+Per model: an adaptive concurrency limit, retries with backoff (:mod:`.retry`), a hard timeout,
+and one provider instance per process. Identical calls within a run are made once.
+
+Before any provider (:class:`CallStores`, SPEC §8): with ``--pc-replay`` every call is answered
+from the cassettes right in ``submit`` (no provider is ever created); otherwise the response cache
+is asked first and stores each successful answer. With ``--pc-record`` every answer is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import random
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ..config import ModelConfig, ProjectConfig
+from ..errors import ProviderError
+from ..providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
+from ..providers.identity import model_identity_without_provider, provider_identity
+from .keys import cache_key, run_key
+from .retry import AdaptiveLimiter, RetryPolicy
+
+if TYPE_CHECKING:
+    from ..stores.cassettes import CallLog, CassetteIndex
+    from ..stores.response_cache import ResponseCache
+
+_LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
+_DEFAULT_BATCH_SIZE = 16
+_GRACE_S = 1.0  # the engine's own timeout fires this much after the provider's, so theirs reports first
+
+
+def concurrency_limit(model: ModelConfig, project: ProjectConfig) -> int:
+    """In-flight calls allowed for ``model``: --pc-concurrency, its own setting, else by backend (SPEC §3)."""
+    if project.cli_concurrency:
+        return project.cli_concurrency
+    if model.concurrency:
+        return int(model.concurrency)
+    if model.provider == "transformers":
+        return int(model.batch_size or _DEFAULT_BATCH_SIZE)
+    host = urlparse(model.base_url or "").hostname or ""
+    if model.base_url and "${" not in model.base_url and (host == "localhost" or host.startswith("127.")):
+        return _LOCAL_SERVER_CONCURRENCY
+    return project.concurrency
+
+
+@dataclass
+class EngineStats:
+    calls: int = 0  # distinct calls submitted
+    reused: int = 0  # identical calls answered by an earlier one
+    retries: int = 0
+    failed: int = 0
+    cache_hits: int = 0
+    replayed: int = 0
+    peak_in_flight: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CallStores:
+    """What answers calls besides providers: cassettes (replay), the response cache, the record log."""
+
+    cache: ResponseCache | None = None
+    replay: CassetteIndex | None = None
+    recorder: CallLog | None = None
+
+
+class Engine:
+    """One per session (per process under xdist). Thread-safe ``submit``; ``close`` at session end."""
+
+    def __init__(self, context: ProviderContext, stores: CallStores | None = None) -> None:
+        self.context = context
+        self.stores = stores or CallStores()
+        self.policy = RetryPolicy(max_retries=context.project.retries)
+        self.stats = EngineStats()
+        self._rng = random.Random(context.project.seed)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._providers: dict[str, Provider | BaseException] = {}
+        self._limiters: dict[str, AdaptiveLimiter] = {}
+        self._calls: dict[str, concurrent.futures.Future[Completion]] = {}
+        self._identities: dict[str, asyncio.Future[str]] = {}
+        self._known_identities: dict[str, str] = {}  # the finished ones, readable from any thread
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="promptcheck-engine", daemon=True)
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return self._loop
+
+    def submit(
+        self, model: ModelConfig, factory: ProviderFactory, request: ModelRequest
+    ) -> concurrent.futures.Future[Completion]:
+        """Schedule one call (or join an identical one); the future holds the completion or the error."""
+        key = run_key(model, request)
+        with self._lock:
+            if self.stores.recorder is not None and request.case_id is None:
+                self.stores.recorder.note_unowned(key)  # a judge call: the item being set up claims it
+            existing = self._calls.get(key)
+            if existing is not None:
+                self.stats.reused += 1
+                return existing
+            self.stats.calls += 1
+            hit, stored_as = self._cached_now(model, request, key)
+            if self.stores.replay is not None:
+                future = self._replayed(model, request, key)
+            elif hit is not None:
+                future = hit
+            else:
+                call = self._call(model, factory, request, key, stored_as)
+                future = asyncio.run_coroutine_threadsafe(call, self._ensure_loop())
+            self._calls[key] = future
+            return future
+
+    def _cached_now(
+        self, model: ModelConfig, request: ModelRequest, key: str
+    ) -> tuple[concurrent.futures.Future[Completion] | None, str | None]:
+        """A cache hit answered on the caller's thread, once the model's identity is known (no loop round trip).
+
+        Returns (the answered future or None, the cache key when it was looked up and missed).
+        """
+        cache, identity = self.stores.cache, self._known_identities.get(model.name)
+        if cache is None or identity is None:
+            return None, None
+        stored_as = cache_key(model, request, identity)
+        hit = cache.get(stored_as)
+        if hit is None:
+            return None, stored_as
+        self.stats.cache_hits += 1
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        future.set_result(self._answered(key, model, request, hit))
+        return future, None
+
+    def _replayed(self, model: ModelConfig, request: ModelRequest, key: str) -> concurrent.futures.Future[Completion]:
+        """Answered here, on the caller's thread: a dictionary lookup needs no event loop."""
+        assert self.stores.replay is not None
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        try:
+            future.set_result(self.stores.replay.answer(model, request, key))
+            self.stats.replayed += 1
+        except ProviderError as exc:
+            future.set_exception(exc)
+        return future
+
+    def _provider(self, model: ModelConfig, factory: ProviderFactory) -> Provider:
+        found = self._providers.get(model.name)
+        if found is None:
+            try:
+                found = factory(model, self.context)  # on the loop thread: clients bind to this loop
+            except Exception as exc:  # e.g. a missing API key: every call of this model gets the same error
+                found = exc
+            self._providers[model.name] = found
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def _limiter(self, model: ModelConfig) -> AdaptiveLimiter:
+        limiter = self._limiters.get(model.name)
+        if limiter is None:
+            limiter = self._limiters[model.name] = AdaptiveLimiter(concurrency_limit(model, self.context.project))
+        return limiter
+
+    async def _identity(self, model: ModelConfig, factory: ProviderFactory) -> str:
+        """The model's identity for cache keys, computed once per model (a checkpoint hash can take seconds)."""
+        found = self._identities.get(model.name)
+        if found is None:
+            found = self._identities[model.name] = asyncio.ensure_future(self._compute_identity(model, factory))
+        return await found
+
+    async def _compute_identity(self, model: ModelConfig, factory: ProviderFactory) -> str:
+        # Local weights are hashed without loading them, so a fully cached run never loads a model.
+        local = await asyncio.to_thread(model_identity_without_provider, model, self.stores.cache)
+        identity = local if local is not None else provider_identity(self._provider(model, factory), model)
+        self._known_identities[model.name] = identity
+        return identity
+
+    async def _call(
+        self, model: ModelConfig, factory: ProviderFactory, request: ModelRequest, key: str, stored_as: str | None
+    ) -> Completion:
+        cache = self.stores.cache
+        if cache is not None and stored_as is None:  # not looked up in submit yet
+            stored_as = cache_key(model, request, await self._identity(model, factory))
+            hit = cache.get(stored_as)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return self._answered(key, model, request, hit)
+        provider = self._provider(model, factory)
+        limiter = self._limiter(model)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            error = None
+            await limiter.acquire()
+            try:
+                completion = await self._attempt(provider, model, request)
+            except ProviderError as exc:
+                error = exc
+            finally:
+                rate_limited = error is not None and error.status == 429
+                limiter.release(rate_limited=rate_limited)
+                self.stats.peak_in_flight[model.name] = limiter.peak
+            if error is None:
+                if cache is not None and stored_as is not None:
+                    cache.put(stored_as, completion)  # only answers are stored, never errors
+                return self._answered(key, model, request, completion)
+            if not error.retryable or attempt > self.policy.max_retries:
+                self.stats.failed += 1
+                raise _gave_up(error, attempt, time.monotonic() - started)
+            self.stats.retries += 1
+            await asyncio.sleep(self.policy.delay(attempt, error, self._rng))
+
+    def _answered(self, key: str, model: ModelConfig, request: ModelRequest, completion: Completion) -> Completion:
+        if self.stores.recorder is not None:
+            self.stores.recorder.add(key, model, request, completion)
+        return completion
+
+    async def _attempt(self, provider: Provider, model: ModelConfig, request: ModelRequest) -> Completion:
+        start = time.perf_counter()
+        try:
+            # Every call ends: a provider (or a user's python model) that ignores its own timeout is
+            # cut off here, a little later, so its own timeout message wins when it has one.
+            completion = await _with_timeout(provider.complete(request), request.timeout + _GRACE_S)
+        except asyncio.TimeoutError:
+            raise ProviderError(
+                model.provider, model.name, f"no answer within {request.timeout:g} s (timeout)", retryable=True
+            ) from None
+        if completion.latency_ms is None:
+            completion = replace(completion, latency_ms=(time.perf_counter() - start) * 1000)
+        return completion
+
+    def fingerprint(self, name: str) -> dict[str, str] | None:
+        """The ``fingerprint()`` of model ``name``'s provider when it is running and has one (chat template,
+        tokenizer, generation config hashes); read on the loop thread, where the provider lives."""
+        provider = self._providers.get(name)
+        if provider is None or isinstance(provider, BaseException) or not hasattr(provider, "fingerprint"):
+            return None
+
+        async def read() -> dict[str, str]:
+            return dict(provider.fingerprint())  # type: ignore[union-attr]
+
+        try:
+            return asyncio.run_coroutine_threadsafe(read(), self._ensure_loop()).result(timeout=60)
+        except Exception:  # a fingerprint is advice; never let it break a run
+            return None
+
+    def close(self) -> None:
+        """Cancel what is still running, close provider clients, stop the loop thread, close the cache."""
+        self._stop_loop()
+        if self.stores.cache is not None:
+            self.stores.cache.close()
+        self.stores = CallStores()  # let go of the cassettes before pytest's final garbage collection
+
+    def _stop_loop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+
+        async def _shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for provider in self._providers.values():
+                if not isinstance(provider, BaseException):
+                    with contextlib.suppress(Exception):  # best effort: a failed close must not hide results
+                        await provider.aclose()
+
+        with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
+            asyncio.run_coroutine_threadsafe(_shutdown(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._loop = None
+
+
+async def _with_timeout(call: Coroutine[Any, Any, Completion], seconds: float) -> Completion:
+    if sys.version_info >= (3, 11):  # asyncio.timeout needs no extra task per call, unlike wait_for
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)  # pragma: no cover - Python 3.10
+
+
+def _gave_up(error: ProviderError, attempts: int, elapsed: float) -> ProviderError:
+    if attempts == 1:
+        return error
+    return ProviderError(
+        error.provider, error.model, f"{error.detail} (gave up after {attempts} attempts in {elapsed:.1f} s)",
+        status=error.status, retryable=False,
+    )  # fmt: skip
+
+
+__all__ = ["CallStores", "Engine", "EngineStats", "concurrency_limit"]

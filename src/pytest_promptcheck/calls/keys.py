@@ -1,0 +1,43 @@
+"""The keys of a call, one name per job.
+
+- :func:`run_key`: the identity of a call within a run: identical calls are made once.
+- :func:`cache_key`: the response cache's key, which adds the model's identity (weights' content
+  hash, a function's source) so a changed model never reuses an old answer.
+- :func:`snapshot_key`: where a call's output is stored in a suite's snapshot file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..config import ModelConfig
+from ..providers.base import ModelRequest
+
+
+def run_key(model: ModelConfig, request: ModelRequest) -> str:
+    """Identity of a call: same model, messages, params, seed and sample index → same answer."""
+    blob = json.dumps(
+        [model.name, model.describe(), request.messages, request.params, request.seed, request.sample_index],
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_key(model: ModelConfig, request: ModelRequest, identity: str) -> str:
+    """The cache key of a call (see the module docstring for what goes in)."""
+    blob = json.dumps(
+        [model.provider, model.describe(), model.resolved("base_url") if model.base_url else None, model.options,
+         request.params, request.messages, request.seed, request.sample_index, identity],
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool) -> str:
+    """The item id, plus ``#<sample>[k=v,...]`` when the item makes several calls."""
+    if not many:
+        return item_id
+    suffix = ",".join(f"{k}={v}" for k, v in binding.items())
+    return f"{item_id}#{sample}" + (f"[{suffix}]" if suffix else "")

@@ -1,0 +1,109 @@
+"""Which model calls to start ahead of the items that will run.
+
+pytest runs items in order on the main thread. The scheduler knows the items that will run (all
+of them after collection and deselection; under pytest-xdist only those the controller already
+sent to this worker) and submits their calls to the engine ahead of time, up to a window per
+model of several times its concurrency limit: enough to keep the limit full, small enough that
+``-x`` / ``--maxfail`` waste little. Each item then waits only for its own calls in its setup.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+from .engine import Engine, concurrency_limit
+from .plan import Call
+
+if TYPE_CHECKING:
+    from ..config import ProjectConfig
+    from ..providers.base import Completion, ProviderFactory
+
+WINDOW_FACTOR = 4  # calls submitted ahead per model, as a multiple of its concurrency limit
+
+
+class PromptItem(Protocol):
+    """What the scheduler needs of an item (``items.item.PromptItem``, not imported: it sits above)."""
+
+    @property
+    def nodeid(self) -> str: ...
+
+    @property
+    def model(self) -> ModelConfig: ...
+
+    def planned_calls(self) -> list[Call]: ...
+
+
+@dataclass
+class ScheduledItem:
+    planned: list[Call]
+    futures: list[concurrent.futures.Future[Completion]]
+
+
+class CallScheduler:
+    """Submits calls of upcoming items in run order, keeping each model's window of outstanding calls."""
+
+    def __init__(
+        self, engine: Engine, project: ProjectConfig, factory_for: Callable[[PromptItem], ProviderFactory | None]
+    ) -> None:
+        self.engine = engine
+        self.project = project
+        self.factory_for = factory_for
+        self._order: list[PromptItem] = []
+        self._known: set[str] = set()
+        self._next = 0
+        self._submitted: dict[str, ScheduledItem] = {}
+        self._outstanding: Counter[str] = Counter()  # submitted, not yet taken by their item, per model
+        self._lock = threading.Lock()
+        self._windows: dict[str, int] = {}
+
+    def upcoming(self, items: Iterable[PromptItem]) -> None:
+        """Items that will run, in run order (appended after those already known), and start their calls."""
+        with self._lock:
+            for item in items:
+                if item.nodeid not in self._known:
+                    self._known.add(item.nodeid)
+                    self._order.append(item)
+            self._top_up()
+
+    def take(self, item: PromptItem) -> ScheduledItem:
+        """The item's calls (submitting them now if they were not yet); frees its share of the window."""
+        with self._lock:
+            scheduled = self._submitted.get(item.nodeid) or self._submit(item)
+            self._outstanding[item.model.name] -= len(scheduled.futures)
+            self._top_up()
+            return scheduled
+
+    def _window(self, item: PromptItem) -> int:
+        window = self._windows.get(item.model.name)
+        if window is None:
+            window = self._windows[item.model.name] = WINDOW_FACTOR * concurrency_limit(item.model, self.project)
+        return window
+
+    def _top_up(self) -> None:
+        while self._next < len(self._order):
+            item = self._order[self._next]
+            if item.nodeid not in self._submitted:
+                if self._outstanding[item.model.name] >= self._window(item):
+                    return  # keep run order: later items wait until this one's model has room
+                self._submit(item)
+            self._next += 1
+
+    def _submit(self, item: PromptItem) -> ScheduledItem:
+        planned = item.planned_calls()
+        factory = self.factory_for(item)
+        if factory is None:
+            error: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+            error.set_exception(ConfigError(f"model {item.model.name!r}: provider {item.model.provider!r} unknown"))
+            futures = [error for _ in planned]
+        else:
+            futures = [self.engine.submit(item.model, factory, call.request) for call in planned]
+        scheduled = self._submitted[item.nodeid] = ScheduledItem(planned, futures)
+        self._outstanding[item.model.name] += len(futures)
+        return scheduled

@@ -1,0 +1,96 @@
+"""``promptcheck report RUN --html OUT`` / ``--md OUT``: the HTML page or the Markdown summary of a run record.
+
+The item records are rebuilt from the run's ``results.jsonl`` and summarised as at the end of the
+run (:func:`..runs.summary.build_summary`), with the baseline and candidate of its manifest and the gate
+settings of the project's pyproject.toml (defaults when it cannot be read). A report of many cases
+shows a progress counter on a terminal and stays quiet otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..config import CliOptions, ProjectConfig, load_project_config
+from ..errors import ConfigError
+from ..outputs.rows import Progress
+from ..runs.folder import RESULTS, read_manifest, read_run_records, resolve_run
+from ..runs.record import ItemRecord
+from ..runs.summary import RunSummary, build_summary
+from .paths import runs_dir
+
+PROGRESS_FROM = 1000  # rows: smaller reports finish before a counter would help
+
+
+def register(commands: Any) -> None:
+    """Add the ``report`` subcommand to ``commands`` (the subparsers of ``cli.build_parser``)."""
+    report = commands.add_parser("report", help="write a run's HTML report or Markdown summary")
+    report.add_argument("run", metavar="RUN", help="a run folder, a run id prefix, or 'latest'")
+    report.add_argument("--html", metavar="OUT", help="write the self-contained HTML report to OUT")
+    report.add_argument("--md", metavar="OUT", help="write the Markdown summary (for a pull request) to OUT")
+    report.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from ..outputs.html import write_html
+    from ..outputs.markdown import write_markdown
+
+    if not args.html and not args.md:
+        print("promptcheck report: give --html OUT and/or --md OUT", file=sys.stderr)
+        return 2
+    try:
+        folder = resolve_run(runs_dir(args.runs), args.run)
+        summary, records = load_run(folder)
+    except (FileNotFoundError, ValueError, OSError, ConfigError) as exc:
+        print(f"promptcheck report: {exc}", file=sys.stderr)
+        return 1
+    title = f"promptcheck · {folder.name}"
+    if args.html:
+        write_html(Path(args.html), summary, records, title=title, progress=progress_printer(sys.stderr))
+        print(f"HTML report: {args.html} ({len(records)} items)")
+    if args.md:
+        write_markdown(Path(args.md), summary, records, title="promptcheck")
+        print(f"Markdown summary: {args.md}")
+    return 0
+
+
+def load_run(folder: Path) -> tuple[RunSummary, list[ItemRecord]]:
+    """The summary and item records of a run folder; a run without results is a ValueError."""
+    if not (folder / RESULTS).is_file():
+        raise ValueError(f"{folder}: no {RESULTS} (the run made no model calls)")
+    manifest = read_manifest(folder)
+    records = read_run_records(folder)
+    if not records:
+        raise ValueError(f"{folder / RESULTS}: no results to report")
+    enforced = "--pc-gate" in (manifest.get("command") or [])
+    return build_summary(records, _project(folder, manifest), enforced=enforced), records
+
+
+def _project(folder: Path, manifest: dict[str, Any]) -> ProjectConfig:
+    """Gate settings from the project's config; baseline and candidate as the run had them."""
+    root = Path(str(manifest.get("rootdir") or folder))
+    try:
+        project = load_project_config(root, None, {}, CliOptions(), cwd=root)
+    except (ConfigError, OSError):
+        project = ProjectConfig(root=root)
+    return replace(project, baseline=manifest.get("baseline"), candidate=manifest.get("candidate"))
+
+
+def progress_printer(stream: TextIO) -> Progress | None:
+    """A ``(done, total)`` callback drawing ``cases 1200/5000`` on a terminal; None when not a terminal."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        if done == total or done % 250 == 0:
+            stream.write(f"\rpromptcheck report: cases {done}/{total}")
+            if done == total:
+                stream.write("\n")
+            stream.flush()
+
+    return show

@@ -1,0 +1,280 @@
+"""``PromptItem``: one case on one prompt variant and one model, and the run record it leaves.
+
+Setup waits for the item's calls (started ahead by the scheduler) and judges them; the call phase
+only reports the verdict, so provider failures are *errors* and wrong answers *failures*.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+import pytest
+
+from ..calls.keys import snapshot_key
+from ..calls.plan import Call, plan_calls
+from ..config import ModelConfig, ProjectConfig, effective_call_settings
+from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
+from ..outputs.failure import format_failure
+from ..providers.base import Completion, ModelRequest
+from ..runs import record
+from ..runs.record import AssertionRecord, CallRecord, ItemRecord
+from ..session import get_session
+from ..suites.model import Case, PromptVariant, Suite
+from ..textutil import clip
+from ..verdicts.base import CheckContext
+from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
+
+if TYPE_CHECKING:
+    from ..session import Registries
+
+
+class PromptItem(pytest.Item):
+    """One case on one prompt variant and one model; its calls are its repeats × counterfactual values."""
+
+    def __init__(
+        self,
+        *,
+        case: Case,
+        variant: PromptVariant,
+        model: ModelConfig,
+        rendered: tuple[Any, ...],
+        assertions: tuple[PreparedAssertion, ...],
+        suite: Suite,
+        snapshots: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        # Reports (not items) reach the xdist controller; these properties let it aggregate per model.
+        self.user_properties.append(("promptcheck_model", model.name))
+        self.user_properties.append(("promptcheck_variant", variant.name))
+        self.case = case
+        self.variant = variant
+        self.model = model
+        self.rendered = rendered
+        self.assertions = assertions
+        self.suite = suite
+        self.snapshots = snapshots
+        self.planned: list[Call] = []
+        self.completions: list[Completion] = []  # one per planned call, in order
+        self.verdict: Verdict | None = None
+        if case.source is not None:
+            self.path = case.source  # reportinfo points at the cases_from row
+
+    @property
+    def project(self) -> ProjectConfig:
+        return get_session(self.config).project
+
+    @property
+    def suite_relpath(self) -> str:
+        """The suite file relative to the rootdir, with forward slashes (stable across machines)."""
+        return self.parent.suite_relpath  # type: ignore[union-attr]
+
+    # -- what runs -------------------------------------------------------------------------------
+    def planned_calls(self) -> list[Call]:
+        """Every call of this item: its repeats × counterfactual values."""
+        return plan_calls(get_session(self.config).project, self.model, self.case, self.rendered)
+
+    def setup(self) -> None:
+        """Wait for this item's calls and judge them.
+
+        Everything that can go wrong apart from the verdict happens here, in setup, so it is an
+        *error*: a provider failure, a judge model failing, a bug in a user's check function.
+        """
+        state = get_session(self.config)
+        if state.project.dry_run:
+            pytest.skip("dry run (--pc-dry-run): no model called")
+        scheduled = state.scheduler.take(self)
+        self.planned = scheduled.planned
+        problem = None
+        try:
+            self.completions = [future.result() for future in scheduled.futures]
+            self.verdict = self._judge()
+        except PromptcheckError as exc:
+            problem = _setup_problem(exc)
+        if problem is not None:
+            # Outside the except block: no "during handling of the above exception" noise. Setup
+            # errors bypass repr_failure, so fail without a traceback: the message says it all.
+            pytest.fail(state.redactor.text(f"{self._header()}\n{problem}"), pytrace=False)
+        assert self.verdict is not None
+        state.check_drift()
+        self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
+        self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
+        output = state.redactor.text(clip(self.completions[0].output, 500))
+        self.user_properties.append(("promptcheck_output", output))
+
+    def _judge(self) -> Verdict:
+        calls: list[CallVerdict] = []
+        many = len(self.completions) > 1
+        for call, completion in zip(self.planned, self.completions):
+            context = CheckContext(
+                completion=completion,
+                case=self.case,
+                model=self.model,
+                variant=self.variant.name,
+                messages=call.messages,
+                item_id=self.nodeid,
+                snapshot_key=snapshot_key(self.nodeid, call.sample, call.binding, many),
+                suite_path=self.suite.path,
+                snapshots=self.snapshots,
+                call_model=self._call_model,
+            )
+            calls.append(check_call(
+                self.assertions, context, threshold=self.case.threshold, sample_index=call.sample, binding=call.binding,
+            ))  # fmt: skip
+        return item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
+
+    # -- the run record -------------------------------------------------------------------------
+    def attach_record(self, report: pytest.TestReport) -> None:
+        """Attach the record to the report of the item's deciding phase (call, or a failed/skipped setup)."""
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            outcome = "error" if report.when == "setup" and report.failed else report.outcome
+            error = str(report.longrepr) if outcome == "error" else None
+            record.attach(report, self.record(outcome, error))
+
+    def record(self, outcome: str, error: str | None) -> ItemRecord:
+        """What was asked, what came back and what was judged (a dry run or an error: what would be sent)."""
+        project = self.project
+        if self.verdict is not None:
+            calls = tuple(self._call_record(c, v) for c, v in zip(self.planned, self.verdict.calls))
+        else:
+            calls = tuple(_unanswered(call) for call in self.planned)
+        return ItemRecord(
+            item=self.nodeid,
+            suite=self.suite_relpath,
+            case=self.case.id,
+            variant=self.variant.name,
+            model=self.model.name,
+            provider=self.model.provider,
+            served=self.model.describe(),
+            side=project.side_of(self.model.name),
+            tags=tuple(self.case.tags),
+            ideal=self.case.ideal,
+            outcome=outcome,
+            error=error,
+            threshold=self.case.threshold,
+            min_pass=self.case.repeat.min_pass,
+            calls=calls,
+            suite_metrics=_jsonable(self.suite.metrics),  # thresholds: the xdist controller never collects
+        )
+
+    def _call_record(self, call: Call, verdict: CallVerdict) -> CallRecord:
+        completion = verdict.completion
+        return CallRecord(
+            sample=call.sample,
+            binding=_jsonable(call.binding),
+            messages=tuple(dict(m) for m in call.messages),
+            params=_jsonable(call.request.params),
+            seed=call.request.seed,
+            output=completion.output,
+            finish_reason=completion.finish_reason,
+            input_tokens=completion.usage.input_tokens,
+            output_tokens=completion.usage.output_tokens,
+            latency_ms=completion.latency_ms,
+            cost=completion.cost(self.model.price),
+            cached=completion.cached,
+            passed=verdict.passed,
+            score=verdict.score,
+            assertions=tuple(
+                AssertionRecord(
+                    name=r.assertion.label(),
+                    passed=r.outcome.passed,
+                    score=r.outcome.score,
+                    reason=r.outcome.reason,
+                    weight=r.assertion.spec.weight,
+                    details=_jsonable(r.outcome.details) if r.outcome.details else None,
+                )
+                for r in verdict.results
+            ),
+        )
+
+    def runtest(self) -> None:
+        if self.verdict is not None and not self.verdict.passed:
+            raise PromptAssertionError(self.verdict)
+
+    # -- how it is reported ----------------------------------------------------------------------
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        error = excinfo.value
+        if isinstance(error, PromptAssertionError):
+            verbose = self.config.get_verbosity() > 0
+            text = format_failure(error.verdict, header=self._header(), verbose=verbose)
+            return get_session(self.config).redactor.text(text)  # a model may echo a secret it was shown
+        return super().repr_failure(excinfo)
+
+    def _call_model(
+        self, name: str, messages: list[dict[str, str]], params: dict[str, Any] | None = None
+    ) -> Completion:
+        """Call another configured model (a judge) through the engine, with its own params and timeout."""
+        state = get_session(self.config)
+        model = state.project.models.get(name)
+        if model is None:
+            known = ", ".join(sorted(state.project.models))
+            raise ConfigError(f"unknown model {name!r} for a model-graded assertion (configured: {known})")
+        registries: Registries = self.parent.registries  # type: ignore[union-attr]
+        factory = registries.provider_for(model)
+        settings = effective_call_settings(state.project, model, params or {}, 1)
+        request = ModelRequest(messages=tuple(messages), params=settings.params, timeout=settings.timeout)
+        return state.engine.submit(model, factory, request).result()
+
+    def _traceback_filter(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+        """Keep the user's frames (their model function, their check); drop pytest, pluggy, asyncio and ours.
+
+        A crash in user code is a real bug and keeps its traceback, but without ~600 lines of runner.
+        """
+        traceback = excinfo.traceback
+        user = traceback.filter(lambda entry: not any(part in str(entry.path) for part in _INTERNAL_PATHS))
+        return user if len(user) else traceback
+
+    def _header(self) -> str:
+        return f"case {self.case.id!r} · prompt {self.variant.name} · model {self.model.name} ({self.model.describe()})"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"case: {self.name}"
+
+
+# Frames from these places are machinery, not the user's code (see PromptItem._traceback_filter).
+_INTERNAL_PATHS = tuple(
+    str(p)
+    for p in (
+        Path(pytest.__file__).parent.parent / "_pytest",
+        Path(pluggy.__file__).parent,
+        Path(asyncio.__file__).parent,
+        Path(concurrent.futures.__file__).parent,
+        Path(threading.__file__),
+        Path(__file__).parent.parent,  # the whole package
+    )
+)
+
+
+def _setup_problem(exc: PromptcheckError) -> str:
+    if isinstance(exc, SuiteError):
+        return "invalid file: " + "\n".join(map(str, exc.problems))
+    if isinstance(exc, ProviderError):
+        return f"model call failed: {exc}"
+    return f"configuration problem: {exc}"  # ConfigError, MissingDependencyError
+
+
+def _unanswered(call: Call) -> CallRecord:
+    """A call that never got a verdict (an error, a dry run): what would have been sent."""
+    return CallRecord(call.sample, _jsonable(call.binding), tuple(dict(m) for m in call.messages),
+                      _jsonable(call.request.params), call.request.seed)  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-safe copy (records cross process boundaries under xdist).
+
+    Most values (params, bindings, metrics) are already plain: copy those without a JSON round trip,
+    which cost a noticeable share of a 10,000-case replay.
+    """
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,98 @@
+"""Collection-time checks that need plugins and config (models, assertions), and assertion preparation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SuiteError, SuiteProblem
+from ..session import PromptSession, Registries
+from ..suites.model import Case, Suite
+from ..textutil import plain
+from ..verdicts.base import BadArgument, PrepareContext
+from ..verdicts.evaluate import PreparedAssertion
+
+if TYPE_CHECKING:
+    import pytest
+
+
+_UNPREPARED = object()
+
+
+class CasePreparer:
+    """Checks what needs plugins and config (tags, models, assertions) and prepares assertion arguments."""
+
+    def __init__(self, node: pytest.File, state: PromptSession, suite: Suite, registries: Registries) -> None:
+        self.node = node
+        self.state = state
+        self.suite = suite
+        self.registries = registries
+        self.problems: list[SuiteProblem] = []
+        self._prepared: dict[tuple[str, str], Any] = {}
+        self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
+        project = state.project
+        self.context = PrepareContext(
+            node.path.parent, node.config.rootpath, judge_model=project.judge,
+            embedding_model=project.embedding_model, models=tuple(project.models),
+        )  # fmt: skip
+
+    def prepare_all(self) -> dict[str, tuple[PreparedAssertion, ...]]:
+        prepared = {case.id: self._case(case) for case in self.suite.cases}
+        if not self.state.project.models and not self.problems:
+            self._problem(
+                None,
+                1,
+                "no model is configured; add [tool.promptcheck.model.NAME] to pyproject.toml "
+                "or pass --pc-model NAME=python:module:function",
+            )
+        if self.problems:
+            raise SuiteError(self.problems)
+        return prepared
+
+    def _problem(self, case: Case | None, line: int, message: str) -> None:
+        path = case.source if case is not None and case.source is not None else self.suite.path
+        seen = self._seen.get((path, line, message))
+        if seen is not None:  # the same line for several cases: it is in `defaults`, not one case's
+            seen.case = None
+            return
+        self._seen[(path, line, message)] = problem = SuiteProblem(path, line, message, case.id if case else None)
+        self.problems.append(problem)
+
+    def _case(self, case: Case) -> tuple[PreparedAssertion, ...]:
+        for name in case.models or ():
+            if name not in self.state.project.models:
+                known = ", ".join(sorted(self.state.project.models)) or "none"
+                self._problem(
+                    case,
+                    case.models_line or case.line,
+                    f"unknown model {name!r} (configured: {known}); define [tool.promptcheck.model.{name}] "
+                    f"or remove it from `models`",
+                )
+        return tuple(filter(None, (self._assertion(case, spec) for spec in case.assertions)))
+
+    def _assertion(self, case: Case, spec: Any) -> PreparedAssertion | None:
+        if spec.name == "<invalid>":
+            return None  # already reported by the loader
+        resolved = self.registries.assertions.resolve(spec.name)
+        if resolved is None:
+            hint = self.registries.assertions.suggest(spec.name)
+            did_you_mean = f"did you mean {' or '.join(map(repr, hint))}? " if hint else ""
+            self._problem(
+                case,
+                spec.line,
+                f"unknown assertion {spec.name!r}; {did_you_mean}known: {', '.join(self.registries.assertions.names())} "
+                "(custom ones register through pytest_promptcheck_register_assertions)",
+            )
+            return None
+        kind, negated = resolved
+        # Cases share assertions (defaults, generated suites): prepare each distinct argument once.
+        memo_key = (spec.name, repr(spec.arg))
+        arg = self._prepared.get(memo_key, _UNPREPARED)
+        if arg is _UNPREPARED:
+            try:
+                arg = kind.prepared(plain(spec.arg), self.context)
+            except BadArgument as exc:
+                self._problem(case, spec.line, str(exc))
+                return None
+            self._prepared[memo_key] = arg
+        return PreparedAssertion(spec, kind, arg, negate=negated != spec.negate)

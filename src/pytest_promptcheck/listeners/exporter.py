@@ -1,0 +1,31 @@
+"""``FailureExporter``: ``--pc-export`` writes the run's failing calls as fine-tuning data (controller only).
+
+It reads the finished run folder back (:func:`..runs.folder.read_run_records`), so the export holds
+exactly what the redacted record holds; :class:`.run_end.RunEnd` calls it after the recorder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..outputs.export import ExportOptions, ExportResult, export_calls
+from ..runs.folder import read_manifest, read_run_records
+from ..textutil import shown_path
+
+
+class FailureExporter:
+    """Writes the export from a finished run folder and says what it wrote."""
+
+    def __init__(self, out: Path, options: ExportOptions, cwd: Path) -> None:
+        self.out = out
+        self.options = options
+        self.cwd = cwd
+        self.result: ExportResult | None = None
+
+    def export(self, folder: Path | None) -> None:
+        if folder is None:
+            return  # no prompt item ran: nothing to export, nothing written
+        self.result = export_calls(read_run_records(folder), read_manifest(folder), self.out, self.options)
+
+    def summary_lines(self) -> list[str]:
+        return self.result.lines(shown_path(self.out, self.cwd)) if self.result is not None else []

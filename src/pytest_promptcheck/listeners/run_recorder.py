@@ -1,0 +1,118 @@
+"""``RunRecorder``: writes the run folder from reports (controller only; :mod:`..runs.folder`).
+
+The folder appears with the first prompt result, so a session without suites writes nothing.
+Every line and the manifest go through the project's :class:`~..outputs.redact.Redactor` first.
+Written by the controller (or the only process) from the reports, so pytest-xdist gives one record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..config import ProjectConfig
+from ..outputs.redact import Redactor
+from ..runs.folder import RunFolderWriter, new_run_id
+from ..runs.manifest import RunMode, model_entries, start_manifest, suite_hashes
+from ..runs.record import ItemRecord, record_of
+from ..textutil import shown_path
+
+_COUNTED = ("items", "calls", "answered", "cached", "passed", "failed", "error", "skipped")
+
+
+class RunRecorder:
+    """Writes the run record from reports; registered on the controller only."""
+
+    def __init__(self, config: pytest.Config, project: ProjectConfig, redactor: Redactor, mode: RunMode) -> None:
+        self.config = config
+        self.project = project
+        self.redactor = redactor
+        self.mode = mode
+        self.started = datetime.now(timezone.utc)
+        self.run_id = new_run_id(self.started)
+        self.writer: RunFolderWriter | None = None
+        self.manifest: dict[str, Any] = {}
+        self.counts: Counter[str] = Counter()
+        self.suites: set[str] = set()
+        self.models_used: set[str] = set()
+        self._finished = False
+
+    @property
+    def folder(self) -> Path | None:
+        return self.writer.folder if self.writer is not None else None
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = record_of(report)
+        if record is None or self._finished:
+            return
+        if self.writer is None:
+            self._start()
+        self._write(record)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.counts["interrupted"] = 1
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _start(self) -> None:
+        self.writer = RunFolderWriter(self.project.root / self.project.runs / self.run_id)
+        command = [self.redactor.text(str(a)) for a in ["pytest", *self.config.invocation_params.args]]
+        self.manifest = start_manifest(
+            self.config, self.project, run_id=self.run_id, started=self.started.isoformat(timespec="seconds"),
+            mode=self.mode, command=command,
+        )  # fmt: skip
+        self._save_manifest()
+
+    def _write(self, record: ItemRecord) -> None:
+        assert self.writer is not None
+        self.suites.add(record.suite)
+        self.models_used.add(record.model)
+        self.counts["items"] += 1
+        self.counts[record.outcome] += 1
+        for call, line in zip(record.calls, record.call_lines(self.run_id)):
+            self.counts["calls"] += 1
+            self.counts["answered"] += call.answered
+            self.counts["cached"] += call.cached and call.answered
+            self.writer.append(self.redactor.json_line(line))
+
+    def finish(self, exitstatus: int | None = None) -> None:
+        """Complete the manifest and close results.jsonl (idempotent)."""
+        if self._finished or self.writer is None:
+            return
+        self._finished = True
+        self.writer.close()
+        finished = datetime.now(timezone.utc)
+        self.manifest.update(
+            status="interrupted" if self.counts["interrupted"] else "complete",
+            finished=finished.isoformat(timespec="seconds"),
+            duration_s=round((finished - self.started).total_seconds(), 3),
+            exitstatus=exitstatus,
+            counts={k: self.counts[k] for k in _COUNTED},
+            suites=suite_hashes(self.config.rootpath, self.suites),
+            models=model_entries(self.project, self.config.rootpath, self.models_used, hashes=True),
+        )
+        self._save_manifest()
+
+    def _save_manifest(self) -> None:
+        assert self.writer is not None
+        self.writer.save_manifest(json.dumps(self.redactor.data(self.manifest), indent=2, sort_keys=True) + "\n")
+
+    def summary_lines(self) -> list[str]:
+        """The run-record lines of the terminal summary, e.g. ``promptcheck cache: 120/120 calls from cache (100%)``."""
+        if self.folder is None:
+            return []
+        answered, cached = self.counts["answered"], self.counts["cached"]
+        lines = []
+        if self.mode.replay:
+            lines.append(f"promptcheck replay: {cached}/{answered} calls answered from cassettes")
+        elif self.mode.cache:
+            share = f"{cached / answered:.0%}" if answered else "-"
+            lines.append(f"promptcheck cache: {cached}/{answered} calls from cache ({share})")
+        shown = shown_path(self.folder, Path(self.config.invocation_params.dir))
+        lines.append(f"promptcheck run record: {shown} ({self.counts['calls']} calls)")
+        return lines

@@ -1,0 +1,104 @@
+"""The failure text of a prompt item: expected vs got, a diff for text, JSON path, score vs threshold.
+
+Example::
+
+    case 'double-charge' · prompt guided · model tuned (openai:gpt-4o-mini)
+      ✗ json_path {'path': '$.category', 'equals': 'billing'}
+          at $.category: expected 'billing', got 'account'
+      ✓ is_json
+      output: {"category": "account", "priority": "high"}
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any
+
+from ..textutil import clip
+from ..verdicts.evaluate import CallVerdict, CheckResult, Verdict
+
+_MAX_CALLS_SHOWN = 3
+_MAX_DIFF_LINES = 24
+_MAX_VALUE = 300
+
+
+def format_failure(verdict: Verdict, *, header: str, verbose: bool = False) -> str:
+    """The text pytest shows for a failed prompt item (no traceback)."""
+    lines = [header]
+    failing = [c for c in verdict.calls if not c.passed]
+    many = len(verdict.calls) > 1
+    if verdict.min_pass is not None:
+        passed = len(verdict.calls) - len(failing)
+        needed = math.ceil(verdict.min_pass * len(verdict.calls) - 1e-9)
+        lines.append(f"{passed}/{len(verdict.calls)} calls passed; min_pass {verdict.min_pass:g} needs {needed}")
+    elif many:
+        lines.append(f"{len(failing)} of {len(verdict.calls)} calls failed")
+    shown = failing if verbose else failing[:_MAX_CALLS_SHOWN]
+    for call in shown:
+        lines.extend(_call_lines(call, many=many, verbose=verbose))
+    if len(failing) > len(shown):
+        lines.append(f"... and {len(failing) - len(shown)} more failing calls (run with -v to see them all)")
+    return "\n".join(lines)
+
+
+def _call_lines(call: CallVerdict, *, many: bool, verbose: bool) -> list[str]:
+    lines = []
+    if many:
+        bits = [f"sample {call.sample_index}"] + [f"{k}={v!r}" for k, v in call.binding.items()]
+        lines.append(f"- call ({', '.join(bits)}):")
+    if call.threshold is not None:
+        lines.append(f"  score {call.score:.2f} < threshold {call.threshold:.2f}")
+    weighted = call.threshold is not None or any(r.assertion.spec.weight != 1 for r in call.results)
+    for result in call.results:
+        lines.extend(_result_lines(result, weighted=weighted))
+    if verbose:
+        lines.append("  prompt:")
+        for message in call.messages:
+            lines.append(f"    [{message['role']}] " + _indent(message["content"], "      ").lstrip())
+    lines.append("  output: " + _indent(clip(call.completion.output, 800), "          ").lstrip())
+    return lines
+
+
+def _result_lines(result: CheckResult, *, weighted: bool) -> list[str]:
+    outcome, spec = result.outcome, result.assertion.spec
+    mark = "✓" if outcome.passed else "✗"
+    line = f"  {mark} {result.assertion.label()}"
+    if weighted:
+        line += f"  [weight {spec.weight:g}, score {outcome.score:.2f}]"
+    if spec.message:
+        line += f"  — {spec.message}"
+    lines = [line]
+    if outcome.passed:
+        return lines
+    if outcome.diff and isinstance(outcome.expected, str) and isinstance(outcome.got, str):
+        if outcome.reason:
+            lines.append(f"      {outcome.reason}")
+        lines.extend("      " + d for d in _diff(outcome.expected, outcome.got))
+        return lines
+    where = f"at {outcome.path}: " if outcome.path else ""
+    negated = "not " if result.assertion.negate and outcome.definite else ""
+    if outcome.expected is not None or outcome.got is not None:
+        lines.append(f"      {where}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}")
+        if outcome.reason:
+            lines.append(f"      ({outcome.reason})")
+    elif outcome.reason:
+        lines.append(f"      {where}{outcome.reason}")
+    return lines
+
+
+def _diff(expected: str, got: str) -> list[str]:
+    diff = list(difflib.unified_diff(
+        expected.splitlines(), got.splitlines(), "expected", "got", lineterm="", n=2
+    ))  # fmt: skip
+    if len(diff) > _MAX_DIFF_LINES:
+        diff = [*diff[:_MAX_DIFF_LINES], f"... ({len(diff) - _MAX_DIFF_LINES} more diff lines)"]
+    return diff
+
+
+def _value(value: Any) -> str:
+    return clip(repr(value), _MAX_VALUE)
+
+
+def _indent(text: str, prefix: str) -> str:
+    return text.replace("\n", "\n" + prefix)

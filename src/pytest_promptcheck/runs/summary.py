@@ -1,0 +1,76 @@
+"""``RunSummary``: the run's metrics, comparison and gate verdict, from its item records.
+
+Pure (no pytest): the plugin builds it at session end from the records that reports carried
+(:mod:`..listeners.aggregator`), ``promptcheck report`` from a run folder. Every output (terminal,
+JSON, HTML, Markdown, junit) renders the same summary, so they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import GateConfig, ProjectConfig
+from . import metrics, thresholds
+from .compare import REGRESSION, Comparison, compare
+from .gate import GateResult, decide
+from .metrics import Metrics, Rate
+from .record import ItemRecord
+from .thresholds import Breach
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Everything the end of a run reports; ``outputs.summary_text.lines`` renders it for people."""
+
+    models: dict[str, Metrics]
+    by_variant: dict[str, dict[str, Rate]]  # variant -> model -> pass rate
+    by_tag: dict[str, dict[str, Rate]]  # tag -> model -> pass rate
+    breaches: tuple[Breach, ...]
+    notes: tuple[str, ...]
+    comparison: Comparison | None
+    gate: GateResult | None
+    enforced: bool  # --pc-gate: the gate decides the exit status
+    settings: GateConfig
+    exit_status: int | None = None
+
+
+def build_summary(records: list[ItemRecord], project: ProjectConfig, *, enforced: bool) -> RunSummary:
+    """The summary of a run from its records (in any order: the result does not depend on it)."""
+    records = sorted(records, key=lambda r: r.item)
+    per_model = metrics.group_by(records, "model")
+    breaches, notes = thresholds.check(records, project.candidate)
+    comparison, gate = _gate(records, project, breaches)
+    return RunSummary(
+        models={m: metrics.compute(rs) for m, rs in per_model.items()},
+        by_variant=_rates(records, "variant"),
+        by_tag=_rates(records, "tags"),
+        breaches=tuple(breaches),
+        notes=tuple(notes),
+        comparison=comparison,
+        gate=gate,
+        enforced=enforced,
+        settings=project.gate,
+    )
+
+
+def _rates(records: list[ItemRecord], key: str) -> dict[str, dict[str, Rate]]:
+    return {
+        group: {m: metrics.accuracy(rs).rate for m, rs in metrics.group_by(group_records, "model").items()}
+        for group, group_records in metrics.group_by(records, key).items()
+    }
+
+
+def _gate(
+    records: list[ItemRecord], project: ProjectConfig, breaches: list[Breach]
+) -> tuple[Comparison | None, GateResult | None]:
+    """The comparison and gate verdict, when both sides ran."""
+    base, cand = project.baseline, project.candidate
+    models = {r.model for r in records}
+    if not base or not cand or base not in models or cand not in models:
+        return None, None
+    comparison = compare(records, base, cand, alpha=project.gate.alpha)
+    critical = [p for p in comparison.of_kind(REGRESSION) if "critical" in p.tags]
+    errors = sum(r.outcome == "error" for r in records if r.model in (base, cand))
+    candidate_breaches = [b for b in breaches if b.model == cand]
+    gate = decide(comparison.stats, project.gate, critical=critical, breaches=candidate_breaches, errors=errors)
+    return comparison, gate

@@ -1,0 +1,363 @@
+"""Loading a suite file: YAML → schema check → defaults merge → cases_from → rendered prompts.
+
+Everything here depends only on the suite file and the files it references, so the result can be
+cached by content hash (see :mod:`.parse_cache`). Checks that depend on plugins (assertion names, models)
+happen in the collector.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import SuiteError, SuiteProblem
+from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
+from .render import Messages, PromptRenderer, RenderError
+from .validate import validate_document
+from .yamlload import LineDict, LineList, line_of, load_yaml
+
+MODIFIERS = ("weight", "not", "message")
+_PROMPT_SUFFIXES = (".txt", ".md", ".j2", ".jinja", ".prompt")
+_RELATIVE = "paths are relative to the suite file"
+# Tags become markers; these names already mean something to pytest itself.
+RESERVED_MARKERS = frozenset(
+    {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
+)
+_CASE_ROW_KEYS = ("id", "vars", "ideal", "tags", "assert", "models", "params", "repeat", "threshold", "description")
+
+
+def load_suite(path: Path) -> LoadedSuite:
+    """Load and validate one suite file; raise :class:`SuiteError` listing every problem found."""
+    return _SuiteLoader(path).load()
+
+
+class _SuiteLoader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.dir = path.parent
+        self.problems: list[SuiteProblem] = []
+        self.dependencies: dict[Path, bytes] = {}
+        self.renderer = PromptRenderer(self.dir)
+
+    def problem(self, line: int, message: str, case: str | None = None, path: Path | None = None) -> None:
+        self.problems.append(SuiteProblem(path or self.path, line, message, case))
+
+    def _fail_if_problems(self) -> None:
+        if self.problems:
+            raise SuiteError(self.problems)
+
+    def load(self) -> LoadedSuite:
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise SuiteError.at(self.path, 0, f"cannot read the suite: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise SuiteError.at(
+                self.path, line, f"the suite is not UTF-8 text ({exc.reason}); save it as UTF-8"
+            ) from None
+        doc = load_yaml(text, self.path)
+        if not isinstance(doc, LineDict):
+            raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
+        self.problems.extend(validate_document(doc, self.path))
+        self._fail_if_problems()
+        variants = self._variants(doc)
+        defaults = doc.get("defaults", LineDict(0))
+        self._check_tags(defaults.get("tags"), None)
+        cases = [self._case(raw, defaults) for raw in doc.get("cases", [])]
+        for ref, ref_line in self._cases_from_refs(doc):
+            cases.extend(self._cases_from(ref, ref_line, defaults))
+        self._check_unique(cases)
+        if not cases and not self.problems:
+            self.problem(doc.line, "the suite has no cases; add a `cases:` list or `cases_from:`")
+        self._fail_if_problems()
+        rendered = self._render_all(variants, cases)
+        self._fail_if_problems()
+        digest = hashlib.sha256(data)
+        for dep in sorted(self.dependencies):
+            digest.update(str(dep).encode() + b"\0" + self.dependencies[dep])
+        for dep in sorted(self.renderer.included):
+            digest.update(str(dep).encode() + b"\0" + dep.read_bytes())
+        suite = Suite(
+            path=self.path,
+            description=doc.get("description"),
+            variants=tuple(variants),
+            cases=tuple(cases),
+            metrics=dict(doc.get("metrics", {})),
+            digest=digest.hexdigest(),
+            dependencies=tuple(sorted(set(self.dependencies) | self.renderer.included)),
+        )
+        return LoadedSuite(suite, rendered)
+
+    # -- prompts ---------------------------------------------------------------------------------
+    def _variants(self, doc: LineDict) -> list[PromptVariant]:
+        variants: list[PromptVariant] = []
+        prompts = doc.get("prompts")
+        if prompts is not None:
+            for name, prompt in prompts.items():
+                variants.append(PromptVariant(name, _messages(prompt), prompts.key_lines[name]))
+        if "prompts_from" in doc:
+            variants.extend(self._prompts_from(doc["prompts_from"], doc.key_lines["prompts_from"], variants))
+        if not variants and not self.problems:
+            self.problem(doc.line, "the suite has no prompts; add `prompts:` (name: template) or `prompts_from:`")
+        self._fail_if_problems()
+        return variants
+
+    def _prompts_from(self, folder: str, line: int, existing: list[PromptVariant]) -> list[PromptVariant]:
+        root = (self.dir / folder).resolve()
+        if not root.is_dir():
+            self.problem(line, f"prompts_from: folder {folder!r} not found (looked in {root}); {_RELATIVE}")
+            return []
+        taken = {v.name for v in existing}
+        found = []
+        for file in sorted(root.iterdir()):
+            if file.suffix not in _PROMPT_SUFFIXES or not file.is_file():
+                continue
+            if file.stem in taken:
+                self.problem(line, f"prompts_from: variant {file.stem!r} is also defined under `prompts:`")
+                continue
+            content = self._read_dependency(file, line, "prompts_from file")
+            if content is not None:
+                found.append(PromptVariant(file.stem, (MessageTemplate("user", content.decode("utf-8")),), line))
+        if not found:
+            self.problem(line, f"prompts_from: no prompt files ({', '.join(_PROMPT_SUFFIXES)}) in {folder!r}")
+        return found
+
+    def _read_dependency(self, file: Path, line: int, what: str, ref: str | None = None) -> bytes | None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            shown = repr(ref) if ref is not None else repr(str(file))
+            self.problem(line, f"{what} {shown} cannot be read ({exc.strerror}; looked for {file}); {_RELATIVE}")
+            return None
+        self.dependencies[file] = data
+        return data
+
+    # -- cases -----------------------------------------------------------------------------------
+    def _case(self, raw: LineDict, defaults: LineDict, source: Path | None = None) -> Case:
+        merged: dict[str, Any] = {k: v for k, v in defaults.items() if k not in ("assert", "tags", "params")}
+        merged.update(raw)
+        assert_items = [
+            *zip(defaults.get("assert", []), _item_lines(defaults.get("assert"))),
+            *zip(raw.get("assert", []), _item_lines(raw.get("assert"))),
+        ]
+        tags = list(dict.fromkeys([*defaults.get("tags", []), *raw.get("tags", [])]))
+        params = {**defaults.get("params", {}), **raw.get("params", {})}
+        case_id = str(raw["id"])
+        self._check_tags(raw.get("tags"), case_id, source)
+        repeat = merged.get("repeat", 1)
+        models = merged.get("models")
+        models_line = (raw if "models" in raw else defaults).key_lines.get("models", 0) if models else 0
+        return Case(
+            id=case_id,
+            line=raw.line,
+            vars=dict(merged.get("vars", {})),
+            tags=tuple(tags),
+            models=tuple(models) if models else None,
+            models_line=models_line if source is None else raw.line,
+            params=params,
+            assertions=tuple(self._assertion(item, line, case_id) for item, line in assert_items),
+            ideal=merged.get("ideal"),
+            repeat=RepeatSpec(repeat) if isinstance(repeat, int) else RepeatSpec(repeat["n"], repeat.get("min_pass")),
+            counterfactual={k: tuple(v) for k, v in merged.get("counterfactual", {}).items()},
+            threshold=merged.get("threshold"),
+            description=merged.get("description"),
+            source=source,
+        )
+
+    def _check_tags(self, tags: Any, case_id: str | None, path: Path | None = None) -> None:
+        for tag, line in zip(tags or [], _item_lines(tags)):
+            if tag in RESERVED_MARKERS:
+                message = f"tag {tag!r} collides with pytest's own `{tag}` marker (tags become markers); rename the tag"
+                self.problem(line, message, case_id, path=path)
+
+    def _assertion(self, item: Any, line: int, case_id: str) -> AssertionSpec:
+        if isinstance(item, str):
+            return AssertionSpec(item, None, line)
+        names = [k for k in item if k not in MODIFIERS]
+        if len(names) != 1:
+            what = "no assertion name" if not names else f"several assertion names ({', '.join(map(repr, names))})"
+            self.problem(line, f"assertion has {what}; write one `name: argument` per list item", case_id)
+            return AssertionSpec("<invalid>", None, line)
+        return AssertionSpec(
+            names[0],
+            item[names[0]],
+            line,
+            weight=float(item.get("weight", 1.0)),
+            negate=bool(item.get("not", False)),
+            message=item.get("message"),
+        )
+
+    def _cases_from_refs(self, doc: LineDict) -> list[tuple[str, int]]:
+        refs = doc.get("cases_from")
+        if refs is None:
+            return []
+        line = doc.key_lines["cases_from"]
+        if isinstance(refs, str):
+            return [(refs, line)]
+        return list(zip(refs, _item_lines(refs)))
+
+    def _cases_from(self, ref: str, line: int, defaults: LineDict) -> list[Case]:
+        file = (self.dir / ref).resolve()
+        data = self._read_dependency(file, line, "cases_from: file", ref)
+        if data is None:
+            return []
+        text = data.decode("utf-8-sig")
+        if file.suffix == ".jsonl":
+            rows = self._jsonl_rows(file, text)
+        elif file.suffix == ".csv":
+            rows = self._csv_rows(file, text)
+        else:
+            self.problem(line, f"cases_from: {ref!r} must be a .jsonl file (one JSON object per line) or a .csv file")
+            return []
+        cases = []
+        for row_line, row in rows:
+            problems = validate_document(row, file, subschema="case")
+            if problems:
+                for p in problems:
+                    self.problem(row_line, p.message, path=file)
+                continue
+            cases.append(self._case(row, defaults, source=file))
+        return cases
+
+    def _jsonl_rows(self, file: Path, text: str) -> list[tuple[int, LineDict]]:
+        rows = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                self.problem(
+                    number,
+                    f"row is not valid JSON: {exc.msg} (column {exc.colno}); write one JSON object per line",
+                    path=file,
+                )
+                continue
+            if not isinstance(value, dict):
+                self.problem(
+                    number,
+                    f'row {raw.strip()[:40]!r} is not a JSON object; write {{"id": ..., "vars": {{...}}}}',
+                    path=file,
+                )
+                continue
+            rows.append((number, _with_lines(value, number)))
+        return rows
+
+    def _csv_rows(self, file: Path, text: str) -> list[tuple[int, LineDict]]:
+        reader = csv.DictReader(text.splitlines())
+        rows = []
+        for row in reader:
+            number = reader.line_num
+            if None in row:
+                self.problem(number, "row has more cells than the header has columns", path=file)
+                continue
+            value: dict[str, Any] = {"vars": {}}
+            for column, cell in row.items():
+                cell = cell or ""
+                if column in ("id", "ideal", "description"):
+                    if cell:
+                        value[column] = cell
+                elif column == "tags":
+                    value["tags"] = [t.strip() for t in cell.replace(";", ",").split(",") if t.strip()]
+                elif column == "vars":
+                    try:
+                        value["vars"].update(json.loads(cell) if cell else {})
+                    except json.JSONDecodeError as exc:
+                        self.problem(number, f"`vars` cell is not a JSON object: {exc.msg}", path=file)
+                else:
+                    value["vars"][column] = cell
+            rows.append((number, _with_lines(value, number)))
+        return rows
+
+    def _check_unique(self, cases: list[Case]) -> None:
+        seen: dict[str, Case] = {}
+        for case in cases:
+            first = seen.get(case.id)
+            if first is not None:
+                where = f"{first.source}:{first.line}" if first.source else f"line {first.line}"
+                self.problem(
+                    case.line,
+                    f"duplicate case id {case.id!r} (first used at {where}); ids must be unique",
+                    case.id,
+                    path=case.source,
+                )
+            else:
+                seen[case.id] = case
+
+    def _render_all(
+        self, variants: list[PromptVariant], cases: list[Case]
+    ) -> dict[tuple[str, str], tuple[Messages, ...]]:
+        rendered = {}
+        broken: set[str] = set()  # variants whose template itself is wrong: reported once, at the prompt
+        for case in cases:
+            case_bindings = bindings(case)
+            for variant in variants:
+                if variant.name in broken:
+                    continue
+                try:
+                    rendered[(case.id, variant.name)] = tuple(
+                        self.renderer.render(variant, case.vars, b) for b in case_bindings
+                    )
+                except RenderError as exc:
+                    if exc.in_template:
+                        broken.add(variant.name)
+                        self.problem(variant.line, f"prompt {variant.name!r}: {exc}")
+                        continue
+                    fix = "; define it in the case's `vars` (or `defaults.vars`)" if exc.undefined else ""
+                    self.problem(
+                        case.line,
+                        f"prompt {variant.name!r} (line {variant.line}): {exc}{fix}",
+                        case.id,
+                        path=case.source,
+                    )
+                    break  # one missing variable per case is enough to act on
+        return rendered
+
+
+def _not_a_mapping(doc: Any) -> str:
+    what = "empty" if doc is None else "a list" if isinstance(doc, list) else f"a single value ({doc!r:.40})"
+    fix = " (put `cases:` above the list)" if isinstance(doc, list) else ""
+    return f"the suite is {what}; a suite is a mapping with `prompts:` and `cases:`{fix}"
+
+
+def _messages(prompt: str | LineList) -> tuple[MessageTemplate, ...]:
+    if isinstance(prompt, str):
+        return (MessageTemplate("user", prompt),)
+    out = []
+    for message in prompt:
+        if "role" in message:
+            out.append(MessageTemplate(message["role"], message["content"]))
+        else:
+            ((role, content),) = message.items()
+            out.append(MessageTemplate(role, content))
+    return tuple(out)
+
+
+def _item_lines(seq: Any) -> list[int]:
+    return seq.item_lines if isinstance(seq, LineList) else [getattr(seq, "line", 0)] * len(seq or [])
+
+
+def _with_lines(value: Any, line: int) -> Any:
+    """Wrap a JSON row in LineDict/LineList so it validates and reports like YAML (all on ``line``)."""
+    if isinstance(value, dict):
+        out = LineDict(line)
+        for key, item in value.items():
+            out[key] = _with_lines(item, line)
+            out.key_lines[key] = line
+        return out
+    if isinstance(value, list):
+        seq = LineList(line)
+        for item in value:
+            seq.append(_with_lines(item, line))
+            seq.item_lines.append(line)
+        return seq
+    return value
+
+
+__all__ = ["MODIFIERS", "RESERVED_MARKERS", "LoadedSuite", "bindings", "line_of", "load_suite"]

@@ -1,0 +1,33 @@
+"""Small text helpers shared by every output: clipping, short reprs, plain values, shown paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in ``...`` when cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short(value: Any, limit: int = 50) -> str:
+    """``repr(value)`` clipped: for values inside one-line messages."""
+    return clip(repr(value), limit)
+
+
+def plain(value: Any) -> Any:
+    """A YAML value as plain dicts and lists, so messages say ``dict``/``list`` (not LineDict)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def shown_path(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` (where pytest or the command ran) when under it, else as is."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
