@@ -46,10 +46,11 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     runs = runs_dir(args.runs)
     try:
         a, b = resolve_run(runs, args.run_a), resolve_run(runs, args.run_b)
-    except FileNotFoundError as exc:
+        old, new = load_items(a), load_items(b)
+    except (FileNotFoundError, ValueError) as exc:
         print(f"promptcheck diff: {exc}", file=sys.stderr)
         return 1
-    for line in diff_lines(load_items(a), load_items(b), a.name, b.name):
+    for line in diff_lines(old, new, a.name, b.name):
         print(line)
     return 0
 

@@ -37,8 +37,12 @@ def _run_line(folder: Path) -> str:
         manifest = read_manifest(folder)
     except (OSError, ValueError):
         return f"{folder.name}  (unreadable manifest)"
+    try:
+        records = read_run_records(folder)
+    except (OSError, ValueError) as exc:  # e.g. written by a newer version
+        return f"{folder.name}  (unreadable results: {exc})"
     per_model: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for record in read_run_records(folder):
+    for record in records:
         per_model[record.model][0] += record.passed
         per_model[record.model][1] += 1
     rates = ", ".join(f"{m} {p}/{n} ({p / n:.0%})" for m, (p, n) in sorted(per_model.items())) or "no results"
