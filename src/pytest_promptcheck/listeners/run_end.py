@@ -16,14 +16,16 @@ session-end work here, called in sequence rather than left to hookimpl ordering:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .aggregator import RunAggregator
-from .cassette_writer import CassetteWriter
-from .exporter import FailureExporter
-from .run_recorder import RunRecorder
-from .snapshot_update import SnapshotUpdater
+if TYPE_CHECKING:  # each is imported where its flag registers it (options.py)
+    from .aggregator import RunAggregator
+    from .cassette_writer import CassetteWriter
+    from .exporter import FailureExporter
+    from .run_recorder import RunRecorder
+    from .snapshot_update import SnapshotUpdater
 
 
 @dataclass(eq=False)  # plugins must be hashable (pluggy keeps them in sets)

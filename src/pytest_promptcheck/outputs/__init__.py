@@ -1,1 +1,1 @@
-"""What people read: failure explanations, the terminal summary, reports."""
+"""What people and machines read: failure text, the terminal summary, reports, junit, exports, redaction."""

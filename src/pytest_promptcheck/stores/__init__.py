@@ -1,1 +1,1 @@
-"""stores"""
+"""What answers a call besides a provider, and stored outputs: response cache, cassettes, snapshots."""

@@ -1,4 +1,4 @@
-"""Assertions: one module per family, a registry filled through the plugin hook."""
+"""Verdicts: assertion types, one module per family, a registry filled through the plugin hook, and checking."""
 
 from __future__ import annotations
 
