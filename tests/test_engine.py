@@ -152,9 +152,12 @@ def test_ctrl_c_stops_a_run_promptly(pytester: pytest.Pytester, llm_server: LLMS
     llm_server.set_latency(30)
     write_project(pytester, llm_server.base_url, 20)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # A shell starts background jobs with SIGINT ignored, and children inherit that (Python then installs
+    # no KeyboardInterrupt handler): restore the default so the test does not depend on how it was started.
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=pytester.path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 20
     while llm_server.request_count == 0 and time.monotonic() < deadline:
