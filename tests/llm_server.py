@@ -423,9 +423,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = None
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = llm._arrive(self.command, self.path, headers, raw, body, self.client_address[1])
+        departed = False
         try:
             response = llm._respond(request)
             request.status = response.status  # before sending: a client that has the answer sees it recorded
+            llm._depart()  # also before sending: a client that has the answer never sees it still in flight
+            departed = True
             self._send(response)
         except _Dropped:
             self.close_connection = True
@@ -434,7 +437,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:  # the client went away (e.g. it timed out first)
             self.close_connection = True
         finally:
-            llm._depart()
+            if not departed:
+                llm._depart()
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)

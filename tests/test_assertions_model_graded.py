@@ -168,8 +168,9 @@ def test_bad_judge_arguments_are_collection_errors(pytester: pytest.Pytester, pr
     )
 
 
-def test_unreadable_verdict_fails_undecided_quoting_it(pytester: pytest.Pytester, project: PromptProject) -> None:
-    """A verdict with no JSON, score or PASS/FAIL fails (also under `not`) and shows the raw verdict."""
+def test_unreadable_verdict_is_an_error_quoting_it(pytester: pytest.Pytester, project: PromptProject) -> None:
+    """A verdict with no JSON, score or PASS/FAIL, asked again, is no verdict: the item errors (also under
+    `not`) as "judge unreadable" and shows the raw verdict; it is not a failure of the model."""
     configure(project, grader="judges:rambling", extra='judge = "grader"')
     project.suite(
         body="""
@@ -185,8 +186,9 @@ def test_unreadable_verdict_fails_undecided_quoting_it(pytester: pytest.Pytester
     """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(failed=2)
-    line = "*judge 'grader' gave a verdict that could not be read (no JSON verdict, score or PASS/FAIL found): "
+    result.assert_outcomes(errors=2)
+    line = "*judge unreadable: judge 'grader' gave a verdict that could not be read (asked 2 times) "
+    line += "(no JSON verdict, score or PASS/FAIL found): "
     result.stdout.fnmatch_lines([line + "'Well, it depends on how you look at it.'*"] * 2)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import make_pyproject
 from pair_project import section, setup_pair_project
 
 SAME = [(True, True)] * 10  # unchanged passes
@@ -91,14 +92,15 @@ def test_collection_error_keeps_its_exit_status(pytester: pytest.Pytester) -> No
 
 
 def test_inconclusive_exits_6_with_cases_needed(pytester: pytest.Pytester) -> None:
-    """margin 0.05 on 12 identical cases: non-inferiority cannot be shown -> 6, with a sample size."""
+    """margin 0.05 on 12 identical cases: non-inferiority cannot be shown -> 6, with a sample size
+    from the observed delta (at 52 identical cases the 95% lower bound first clears -5 pts)."""
     setup_pair_project(pytester, SAME[:10] + [(False, False)] * 2, gate="margin = 0.05")
     result = pytester.runpytest("--pc-gate")
     assert result.ret == 6
     result.stdout.fnmatch_lines([
         "gate: INCONCLUSIVE (exit 6)",
         "  - non-inferiority not shown: the 95% lower bound of the delta, -18.4 pts, is not above -margin "
-        "(-5.0 pts); about 122 cases needed (have 12)",
+        "(-5.0 pts); about 52 cases needed (have 12) if the true delta is the observed one",
     ])  # fmt: skip
 
 
@@ -160,8 +162,8 @@ def test_gate_needs_both_sides(pytester: pytest.Pytester, project: object) -> No
 
 
 def test_variants_use_holm_and_design_effect(pytester: pytest.Pytester) -> None:
-    """With two prompt variants, significance is per variant with Holm; the interval is design-adjusted."""
-    setup_pair_project(pytester, SAME + [(True, False)] * 6)
+    """variants = "holm": significance is per variant with Holm; the interval is design-adjusted."""
+    setup_pair_project(pytester, SAME + [(True, False)] * 6, gate='variants = "holm"')
     suite = pytester.path / "test_pairs.prompts.yaml"
     suite.write_text(suite.read_text().replace('prompts: {p: "{{ base }}|{{ tuned }}"}',
                      'prompts: {p: "{{ base }}|{{ tuned }}", q: "{{ base }}|{{ tuned }}"}'))  # fmt: skip
@@ -188,3 +190,145 @@ def test_xdist_gives_the_same_summary(pytester: pytest.Pytester) -> None:
     assert plain.ret == spread.ret == 1
     assert section(plain.stdout.str()) == section(spread.stdout.str())
     assert "gate: REGRESSED (exit 1)" in section(spread.stdout.str())
+
+
+def test_a_drop_inside_the_margin_passes(pytester: pytest.Pytester) -> None:
+    """115 regressions vs 75 improvements in 2,000 cases, margin 0.05: the 95% lower bound, -3.15 pts,
+    is inside the margin -> pass (no test against 0; McNemar alone would say regressed)."""
+    pairs = [(True, False)] * 115 + [(False, True)] * 75 + [(True, True)] * 1600 + [(False, False)] * 210
+    setup_pair_project(pytester, pairs, gate="margin = 0.05")
+    result = pytester.runpytest("--pc-gate", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "gate: PASS (exit 0)",
+        "  rule: non-inferiority, margin 5.0 pts: regressed when the 95% upper bound*(no test against 0)",
+        "  - non-inferior: the 95% lower bound of the delta, -3.1 pts, is above -margin (-5.0 pts)",
+    ])  # fmt: skip
+
+
+def test_beyond_the_margin_cannot_be_shown(pytester: pytest.Pytester) -> None:
+    """An observed drop of 6 points under a 5-point margin: inconclusive, and no suite size would help."""
+    setup_pair_project(pytester, [(True, True)] * 94 + [(True, False)] * 6, gate="margin = 0.05")
+    result = pytester.runpytest("--pc-gate")
+    assert result.ret == 6
+    result.stdout.fnmatch_lines([
+        "gate: INCONCLUSIVE (exit 6)",
+        "  - non-inferiority not shown: * it cannot be shown at this delta (-6.0 pts is at or below -margin): "
+        "more cases would not change that",
+    ])  # fmt: skip
+
+
+def test_worse_than_the_margin_regresses(pytester: pytest.Pytester) -> None:
+    """30 regressions in 100 cases: the upper bound of the delta is below -5 pts -> regressed."""
+    setup_pair_project(pytester, [(True, True)] * 70 + [(True, False)] * 30, gate="margin = 0.05")
+    result = pytester.runpytest("--pc-gate")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["  - worse than the margin: the 95% upper bound of the delta, * is below -margin (-5.0 pts)"]
+    )
+
+
+def test_pooled_variants_are_one_case_level_test(pytester: pytest.Pytester) -> None:
+    """Two agreeing variants: the pooled test counts each case once (p = 1/64 for 6 broken cases), not 1/4096."""
+    setup_pair_project(pytester, SAME + [(True, False)] * 6)
+    suite = pytester.path / "test_pairs.prompts.yaml"
+    suite.write_text(suite.read_text().replace('prompts: {p: "{{ base }}|{{ tuned }}"}',
+                     'prompts: {p: "{{ base }}|{{ tuned }}", q: "{{ base }}|{{ tuned }}"}'))  # fmt: skip
+    result = pytester.runpytest("--pc-gate")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "  one-sided exact sign-flip test over 16 cases, variants pooled (what the gate tests): p = 0.0156 *",
+        "  rule: regression test (margin 0): one-sided exact sign-flip test over cases (variants pooled) at alpha 0.05",
+        "*significant regression: one-sided exact sign-flip test over cases (variants pooled) p = 0.0156 <= alpha*",
+    ])  # fmt: skip
+
+
+JUDGE_APP = """
+CALLS = []
+
+
+def grader(messages, params):
+    output = messages[1]["content"].split("<output>")[1].split("</output>")[0].strip()
+    CALLS.append(output)
+    return "Hmm, hard to say." if output == "odd" else '{"score": 1, "reason": "fine"}'
+"""
+
+
+def test_an_unreadable_judge_is_no_verdict(pytester: pytest.Pytester) -> None:
+    """A grader that cannot be read, even asked again, on a critical case: exit 7, "judge unreadable", not 1."""
+    setup_pair_project(pytester, SAME)
+    pytester.makepyfile(judgeapp=JUDGE_APP)
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('models = ["base", "tuned"]', 'models = ["base", "tuned"]\njudge = "grader"')
+                         + '\n[tool.promptcheck.model.grader]\nprovider = "python"\nfunction = "judgeapp:grader"\n')  # fmt: skip
+    pytester.makefile(".prompts.yaml", test_judged='prompts: {p: "{{ base }}|{{ tuned }}"}\ncases:\n'
+                      '  - {id: polite, vars: {base: fine, tuned: odd}, tags: [critical], models: [base, tuned],\n'
+                      '     assert: [{judge: "The reply is polite"}]}\n')  # fmt: skip
+    result = pytester.runpytest("--pc-gate", "-p", "no:cacheprovider")
+    assert result.ret == 7
+    result.stdout.fnmatch_lines([
+        "*judge unreadable: judge 'grader' gave a verdict that could not be read (asked 2 times)*Hmm, hard to say.*",
+        "gate: INFRASTRUCTURE (exit 7)",
+        "  - 1 item(s) on the baseline or candidate got no verdict (1 judge unreadable*",
+    ])  # fmt: skip
+
+
+def test_the_third_gated_attempt_says_so(pytester: pytest.Pytester) -> None:
+    """Candidates gated against one baseline on the same suites are counted from the run history; a rerun
+    of the same candidate and an ungated run are not new attempts."""
+    setup_pair_project(pytester, [*SAME, (True, False)])
+    app = pytester.path / "pairapp.py"
+
+    def new_candidate(attempt: int) -> None:  # a changed function is a new candidate (its source is hashed)
+        app.write_text(
+            app.read_text().replace("    return _answer(messages, 1)", f"    return _answer(messages, 1)  # {attempt}")
+        )
+
+    for attempt in (1, 2):
+        new_candidate(attempt)
+        assert pytester.runpytest("--pc-gate", "-p", "no:cacheprovider").ret == 0
+    assert pytester.runpytest("--pc-gate", "-p", "no:cacheprovider").ret == 0  # the same candidate again
+    new_candidate(3)
+    assert pytester.runpytest("-p", "no:cacheprovider").ret == 1  # not gated: not an attempt
+    result = pytester.runpytest("--pc-gate", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["  note: attempt 3 against this baseline on these suites*at least one of 3 with *%"])
+    limited = pytester.path / "pyproject.toml"
+    limited.write_text(limited.read_text() + "\n[tool.promptcheck.gate]\nmax_attempts = 3\n")
+    new_candidate(4)
+    result = pytester.runpytest("--pc-gate", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["  - attempt 4 against this baseline on these suites exceeds max_attempts 3*"])
+
+
+FLAKY_APP = """
+from pytest_promptcheck.calls.plan import derive_seed
+
+
+def base(messages, params):
+    return "ok"
+
+
+def tuned(messages, params):
+    word = messages[-1]["content"]
+    if word == "always":
+        return "bad"
+    return "bad" if params["seed"] == derive_seed(0, "login", 0) else "ok"  # fails on its first sample only
+"""
+
+
+@pytest.mark.parametrize("word, verdict", [("once", "PASS"), ("always", "REGRESSED")])
+def test_a_sampled_critical_regression_is_confirmed(pytester: pytest.Pytester, word: str, verdict: str) -> None:
+    """temperature > 0: a critical case that fails once on the candidate is re-sampled 3 times per side and
+    counts only when the failure reproduces."""
+    pytester.makepyfile(flaky=FLAKY_APP)
+    pytester.makepyprojecttoml(make_pyproject({"base": "flaky:base", "tuned": "flaky:tuned"},
+                                              'baseline = "base"\ncandidate = "tuned"\n'))  # fmt: skip
+    pytester.makefile(".prompts.yaml", test_login=f'prompts: {{p: "{word}"}}\ncases:\n'
+                      "  - {id: login, tags: [critical], params: {temperature: 0.7}, assert: [{equals: ok}]}\n")  # fmt: skip
+    result = pytester.runpytest("--pc-gate", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines([f"gate: {verdict} *"])
+    if verdict == "PASS":
+        result.stdout.fnmatch_lines(["*critical case 'login' [[]p[]] in test_login.prompts.yaml regressed once but not in "
+                                     "its 3 re-samples: not counted (confirm)"])  # fmt: skip
+    records = (next((pytester.path / ".promptcheck" / "runs").glob("*")) / "results.jsonl").read_text()
+    assert '"confirmations": [true, true, true]' in records  # the baseline's re-samples pass

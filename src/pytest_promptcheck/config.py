@@ -30,8 +30,9 @@ _MODEL_KEYS = {
 }  # fmt: skip
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
-    "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries",
+    "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
 }  # fmt: skip
+_GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
 # ``--pc-model NAME=SPEC`` prefixes and the field each fills.
 _SPEC_PREFIXES = {"hf": "transformers", "transformers": "transformers", "openai": "openai",
@@ -88,9 +89,15 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
+    """``[tool.promptcheck.gate]``; the rules are in ``runs/gate.py`` and the README's "The gate"."""
+
     alpha: float = 0.05
     margin: float = 0.0
     on_inconclusive: str = "fail"
+    variants: str = "pooled"  # several prompt variants: one case-level test ("pooled") or Holm per variant
+    mid_p: bool = False  # Lancaster's mid-p for the exact tests (less conservative; alpha no longer guaranteed)
+    confirm: int = 3  # re-samples per side of a regressed critical case whose outputs are sampled (0: off)
+    max_attempts: int = 0  # gated runs allowed against one baseline on the same suites (0: report only)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class ProjectConfig:
     redact: tuple[str, ...] = ()
     gate: GateConfig = GateConfig()
     judge: str | None = None  # model name that grades `judge`/`rubric` assertions by default
+    judge_retries: int = 1  # times a judge whose answer cannot be read is asked again
     embedding_model: str | None = None  # local embedding model folder for `similar` (absolute)
     dry_run: bool = False
     source: str = "defaults"
@@ -231,6 +239,7 @@ def load_project_config(
         redact=tuple(_str_list(table.get("redact", []), "redact", source)),
         gate=_gate(table.get("gate", {}), source),
         judge=table.get("judge"),
+        judge_retries=_number(table.get("judge_retries", 1), "judge_retries", source, int),
         embedding_model=str((root / table["embedding_model"]).resolve()) if table.get("embedding_model") else None,
         source=source,
     )
@@ -369,18 +378,26 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str) -> ModelCon
 def _gate(table: Any, source: str) -> GateConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.promptcheck.gate] must be a table")
-    unknown = set(table) - {"alpha", "margin", "on_inconclusive"}
+    unknown = set(table) - set(_GATE_KEYS)
     if unknown:
         raise ConfigError(
-            f"{source} gate: unknown key {', '.join(sorted(map(repr, unknown)))}; valid: alpha, margin, on_inconclusive"
+            f"{source} gate: unknown key {', '.join(sorted(map(repr, unknown)))}; valid: {', '.join(_GATE_KEYS)}"
         )
     gate = GateConfig(
         alpha=_number(table.get("alpha", 0.05), "gate.alpha", source, float),
         margin=_number(table.get("margin", 0.0), "gate.margin", source, float),
         on_inconclusive=str(table.get("on_inconclusive", "fail")),
+        variants=str(table.get("variants", "pooled")),
+        mid_p=table.get("mid_p", False),
+        confirm=_number(table.get("confirm", 3), "gate.confirm", source, int),
+        max_attempts=_number(table.get("max_attempts", 0), "gate.max_attempts", source, int),
     )
     if not 0 < gate.alpha < 1 or gate.margin < 0 or gate.on_inconclusive not in ("fail", "pass"):
         raise ConfigError(f"{source} gate: need 0 < alpha < 1, margin >= 0, on_inconclusive 'fail' or 'pass'")
+    if gate.variants not in ("pooled", "holm") or not isinstance(gate.mid_p, bool):
+        raise ConfigError(f"{source} gate: variants is 'pooled' or 'holm', mid_p true or false")
+    if gate.confirm < 0 or gate.max_attempts < 0:
+        raise ConfigError(f"{source} gate: confirm and max_attempts are counts >= 0 (0 turns them off)")
     return gate
 
 

@@ -8,7 +8,7 @@ and the sample index, so repeats differ and reruns repeat.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..config import ModelConfig, ProjectConfig, effective_call_settings
@@ -48,3 +48,14 @@ def derive_seed(base: int, case_id: str, sample: int) -> int:
     """Each call's seed from (seed, case id, sample index): repeats differ, reruns repeat."""
     digest = hashlib.sha256(f"{base}\0{case_id}\0{sample}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def confirmation_calls(planned: list[Call], *, first_sample: int, seed: int) -> list[Call]:
+    """The item's calls again at new sample indexes from ``first_sample`` (so new seeds): a re-sample."""
+    calls = []
+    for call in planned:
+        sample = first_sample + call.sample
+        case_id = call.request.case_id or ""
+        request = replace(call.request, sample_index=sample, seed=derive_seed(seed, case_id, sample))
+        calls.append(Call(sample, call.binding, call.messages, request))
+    return calls

@@ -17,7 +17,7 @@ import pluggy
 import pytest
 
 from ..calls.keys import snapshot_key
-from ..calls.plan import Call, plan_calls
+from ..calls.plan import Call, confirmation_calls, plan_calls
 from ..config import ModelConfig, ProjectConfig, effective_call_settings
 from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
 from ..outputs.failure import format_failure
@@ -29,6 +29,7 @@ from ..suites.model import Case, PromptVariant, Suite
 from ..textutil import clip
 from ..verdicts.base import CheckContext
 from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
+from ..verdicts.model_graded import JUDGE_UNREADABLE
 
 if TYPE_CHECKING:
     from ..session import Registries
@@ -63,6 +64,8 @@ class PromptItem(pytest.Item):
         self.planned: list[Call] = []
         self.completions: list[Completion] = []  # one per planned call, in order
         self.verdict: Verdict | None = None
+        self.confirmations: tuple[bool, ...] = ()  # the gate's re-samples of a critical case
+        self.confirmation_calls: list[Call] = []  # their calls (recorded to cassettes like the others)
         if case.source is not None:
             self.path = case.source  # reportinfo points at the cases_from row
 
@@ -94,7 +97,10 @@ class PromptItem(pytest.Item):
         problem = None
         try:
             self.completions = [future.result() for future in scheduled.futures]
-            self.verdict = self._judge()
+            self.verdict = self._judge(self.planned, self.completions)
+            problem = _unreadable_judge(self.verdict)
+            if problem is None and self._needs_confirmation(self.verdict):
+                self.confirmations = self._confirm(state.project.gate.confirm)
         except PromptcheckError as exc:
             problem = _setup_problem(exc)
         if problem is not None:
@@ -108,10 +114,10 @@ class PromptItem(pytest.Item):
         output = state.redactor.text(clip(self.completions[0].output, 500))
         self.user_properties.append(("promptcheck_output", output))
 
-    def _judge(self) -> Verdict:
+    def _judge(self, planned: list[Call], completions: list[Completion]) -> Verdict:
         calls: list[CallVerdict] = []
-        many = len(self.completions) > 1
-        for call, completion in zip(self.planned, self.completions):
+        many = len(completions) > 1
+        for call, completion in zip(planned, completions):
             context = CheckContext(
                 completion=completion,
                 case=self.case,
@@ -128,6 +134,39 @@ class PromptItem(pytest.Item):
                 self.assertions, context, threshold=self.case.threshold, sample_index=call.sample, binding=call.binding,
             ))  # fmt: skip
         return item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
+
+    # -- the gate's confirmation of a critical case (``confirm``, runs/gate.py) --------------------
+    @property
+    def sampled(self) -> bool:
+        """Whether outputs vary between samples: temperature > 0, repeats, or a judge grading them."""
+        project = self.project
+        settings = effective_call_settings(project, self.model, self.case.params, self.case.repeat.n)
+        temperature = settings.params.get("temperature") or 0
+        judged = any(a.type.name in ("judge", "rubric") for a in self.assertions)
+        return settings.repeat > 1 or (isinstance(temperature, (int, float)) and temperature > 0) or judged
+
+    def _needs_confirmation(self, verdict: Verdict) -> bool:
+        """A sampled critical case whose verdict would make a regression: passing on the baseline, failing on
+        the candidate. Greedy, deterministic outputs need no confirmation: a re-sample says the same."""
+        project = self.project
+        if not project.gate.confirm or "critical" not in self.case.tags or not self.sampled:
+            return False
+        side = project.side_of(self.model.name)
+        return (side == "baseline" and verdict.passed) or (side == "candidate" and not verdict.passed)
+
+    def _confirm(self, count: int) -> tuple[bool, ...]:
+        """The verdicts of ``count`` re-samples of the whole item (new sample indexes, so new seeds)."""
+        state = get_session(self.config)
+        registries: Registries = self.parent.registries  # type: ignore[union-attr]
+        factory = registries.provider_for(self.model)
+        samples = max(c.sample for c in self.planned) + 1
+        verdicts = []
+        for round_ in range(count):
+            calls = confirmation_calls(self.planned, first_sample=samples * (round_ + 1), seed=state.project.seed)
+            self.confirmation_calls += calls
+            futures = [state.engine.submit(self.model, factory, c.request) for c in calls]
+            verdicts.append(self._judge(calls, [f.result() for f in futures]).passed)
+        return tuple(verdicts)
 
     # -- the run record -------------------------------------------------------------------------
     def attach_record(self, report: pytest.TestReport) -> None:
@@ -161,6 +200,8 @@ class PromptItem(pytest.Item):
             min_pass=self.case.repeat.min_pass,
             calls=calls,
             suite_metrics=_jsonable(self.suite.metrics),  # thresholds: the xdist controller never collects
+            sampled=self.sampled,
+            confirmations=self.confirmations,
         )
 
     def _call_record(self, call: Call, verdict: CallVerdict) -> CallRecord:
@@ -249,6 +290,15 @@ _INTERNAL_PATHS = tuple(
         Path(__file__).parent.parent,  # the whole package
     )
 )
+
+
+def _unreadable_judge(verdict: Verdict) -> str | None:
+    """A grader's answer that could not be read (even when asked again) is no verdict: the item errors."""
+    for call in verdict.calls:
+        for result in call.results:
+            if (result.outcome.details or {}).get("undecided") == JUDGE_UNREADABLE:
+                return f"{JUDGE_UNREADABLE}: {result.outcome.reason}"
+    return None
 
 
 def _setup_problem(exc: PromptcheckError) -> str:

@@ -32,7 +32,7 @@ class CasePreparer:
         self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
         project = state.project
         self.context = PrepareContext(
-            node.path.parent, node.config.rootpath, judge_model=project.judge,
+            node.path.parent, node.config.rootpath, judge_model=project.judge, judge_retries=project.judge_retries,
             embedding_model=project.embedding_model, models=tuple(project.models),
         )  # fmt: skip
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ..config import ProjectConfig
+from ..runs.attempts import earlier_attempts, gate_identity
 from ..runs.gate import session_exit_status, threshold_exit_status
 from ..runs.record import ItemRecord, record_of
 from ..runs.summary import RunSummary, build_summary
@@ -31,6 +33,7 @@ class RunAggregator:
     records: dict[str, ItemRecord] = field(default_factory=dict)
     ordinary_failed: bool = False
     summary: RunSummary | None = None
+    identity: dict[str, Any] | None = None  # what this gated run is an attempt at (runs/attempts.py)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = record_of(report)
@@ -47,13 +50,32 @@ class RunAggregator:
         """Build the summary, settle the exit status, write the reports (the controller's session end)."""
         if not self.records or self.project.dry_run:
             return
-        summary = build_summary(list(self.records.values()), self.project, enforced=self.enforced)
+        records = list(self.records.values())
+        earlier = self._earlier_attempts(records) if self.enforced else None
+        summary = build_summary(records, self.project, enforced=self.enforced, earlier_attempts=earlier)
         status = int(session.exitstatus)
         if not session.shouldstop:  # a run cut short (-x, --maxfail) is not a complete comparison
             status = self._exit_status(status, summary)
         self.summary = summary = replace(summary, exit_status=status)
         session.exitstatus = status
         self._write_reports(summary)
+
+    def _earlier_attempts(self, records: list[ItemRecord]) -> int | None:
+        sides = (self.project.baseline, self.project.candidate)
+        suites = {r.suite for r in records if r.model in sides}
+        self.identity = gate_identity(self.project, self.config.rootpath, suites)
+        if self.identity is None:
+            return None
+        return earlier_attempts(self.project.root / self.project.runs, self.identity)
+
+    def gate_entry(self) -> dict[str, Any] | None:
+        """The manifest's ``gate`` entry: what a later run counts as an earlier attempt."""
+        gate = self.summary.gate if self.summary is not None else None
+        if gate is None:
+            return None
+        attempt = gate.attempts.number if gate.attempts is not None else None
+        return {"enforced": self.enforced, "verdict": gate.verdict.value, "exit_status": gate.exit_status,
+                "attempt": attempt, "identity": self.identity}  # fmt: skip
 
     def _exit_status(self, pytest_status: int, summary: RunSummary) -> int:
         if self.enforced and summary.gate is not None:

@@ -80,7 +80,7 @@ class CallStorage:
 
         if not isinstance(item, PromptItem) or self.log is None:
             return
-        keys = [run_key(item.model, call.request) for call in item.planned]
+        keys = [run_key(item.model, call.request) for call in (*item.planned, *item.confirmation_calls)]
         entries = self.log.claim(keys, item.case.id)
         if entries:
             setattr(report, REPORT_ATTR, {"suite": item.suite_relpath, "name": item.suite.name, "entries": entries})

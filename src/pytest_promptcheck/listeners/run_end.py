@@ -44,7 +44,7 @@ class RunEnd:
         if self.cassettes is not None:
             self.cassettes.finish()
         if self.recorder is not None:
-            self.recorder.finish(status)
+            self.recorder.finish(status, self.aggregator.gate_entry())
             if self.exporter is not None:
                 self.exporter.export(self.recorder.folder)
 

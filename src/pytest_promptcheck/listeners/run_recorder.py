@@ -80,8 +80,8 @@ class RunRecorder:
             self.counts["cached"] += call.cached and call.answered
             self.writer.append(self.redactor.json_line(line))
 
-    def finish(self, exitstatus: int | None = None) -> None:
-        """Complete the manifest and close results.jsonl (idempotent)."""
+    def finish(self, exitstatus: int | None = None, gate: dict[str, Any] | None = None) -> None:
+        """Complete the manifest and close results.jsonl (idempotent); ``gate``: the gate's entry."""
         if self._finished or self.writer is None:
             return
         self._finished = True
@@ -96,6 +96,8 @@ class RunRecorder:
             suites=suite_hashes(self.config.rootpath, self.suites),
             models=model_entries(self.project, self.config.rootpath, self.models_used, hashes=True),
         )
+        if gate is not None:
+            self.manifest["gate"] = gate
         self._save_manifest()
 
     def _save_manifest(self) -> None:

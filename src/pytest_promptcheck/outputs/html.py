@@ -75,6 +75,7 @@ def _gate(summary: RunSummary) -> str:
     verdict = gate.verdict.value
     enforced = "enforced (--pc-gate)" if summary.enforced else "not enforced"
     reasons = "".join(f"<li>{escape(r)}</li>" for r in gate.reasons)
+    reasons += "".join(f'<li class="muted">note: {escape(n)}</li>' for n in gate.notes)
     conf = f"{1 - 2 * stats.alpha:.0%}"
     facts = [
         f"baseline <b>{escape(comparison.baseline)}</b> → candidate <b>{escape(comparison.candidate)}</b>",
@@ -83,7 +84,8 @@ def _gate(summary: RunSummary) -> str:
         f"{counts.d} known gaps · {len(comparison.unpaired)} unpaired",
         f"pass rate {pct(counts.baseline_rate)} → {pct(counts.candidate_rate)}: delta {counts.delta * 100:+.1f} pts, "
         f"{conf} interval [{stats.lower * 100:+.1f}, {stats.upper * 100:+.1f}] pts",
-        f"one-sided exact McNemar p = {stats.p_value:.3g}",
+        f"p = {stats.p_value:.3g} (what the gate tests)",
+        escape(gate.rule),
     ]
     return (
         f'<section class="gate {escape(verdict)}" id="gate"><h2>Gate: <span class="verdict">{escape(verdict.upper())}'

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ..runs.compare import IMPROVEMENT, KNOWN_GAP, REGRESSION, Comparison, Counts, Pair, PairedStats
+from ..runs.gate import Attempts
 from ..runs.metrics import Bias, Consistency, Rate, Usage, VariableBias
 from ..runs.record import ItemRecord
 from ..runs.thresholds import Breach
@@ -25,6 +26,7 @@ _DERIVED: dict[type, tuple[str, ...]] = {
     Counts: ("n", "baseline_rate", "candidate_rate", "delta"),
     PairedStats: ("p_value",),
     Breach: ("line",),
+    Attempts: ("any_pass_chance",),
 }
 
 

@@ -57,7 +57,8 @@ def _verdict(summary: RunSummary, title: str) -> list[str]:
     ]
     if not summary.enforced:
         lines.append("The gate was not enforced (run without `--pc-gate`).")
-    return [*lines, "", *(f"- {cell(r)}" for r in gate.reasons)]
+    notes = [f"- note: {cell(n)}" for n in gate.notes]
+    return [*lines, "", f"_{cell(gate.rule)}_" if gate.rule else "", *(f"- {cell(r)}" for r in gate.reasons), *notes]
 
 
 def _rates(summary: RunSummary, models: list[str]) -> list[str]:

@@ -26,8 +26,7 @@ variants with ``--pc-gate``::
       unchanged 2 · improvements 4 · regressions 2 · known gaps 0 · unpaired 0
       pass rate 50.0% → 75.0%: delta +25.0 pts, 90% interval [-41.4, +73.1] pts (Tango score)
       variants of one case are correlated: design effect 2.00 applied to the interval
-      one-sided exact McNemar p = 0.891 (2 regressions vs 4 improvements)
-        per prompt variant, Holm-adjusted (what the gate tests): smallest p = 1
+      one-sided exact sign-flip test over 4 cases, variants pooled (what the gate tests): p = 0.875 (2 regressions vs 4 improvements)
       by prompt variant  pairs  base  tuned  -  +      p  Holm p
       guided                 4   50%    75%  1  2  0.875       1
       terse                  4   50%    75%  1  2  0.875       1
@@ -45,6 +44,7 @@ variants with ``--pc-gate``::
         ...
 
     gate: REGRESSED (exit 1)
+      rule: regression test (margin 0): one-sided exact sign-flip test over cases (variants pooled) at alpha 0.05
       - critical case 'login' [guided] in test_triage.prompts.yaml regressed
       - critical case 'login' [terse] in test_triage.prompts.yaml regressed
 """
@@ -74,7 +74,7 @@ def lines(summary: RunSummary) -> list[str]:
         _bias(summary.models),
         _operational(summary.models),
         _thresholds(summary),
-        list(_comparison(summary.comparison)) if summary.comparison else [],
+        list(_comparison(summary.comparison, summary.settings.margin)) if summary.comparison else [],
         _gate(summary),
     ]
     out: list[str] = []
@@ -173,7 +173,7 @@ def _thresholds(summary: RunSummary) -> list[str]:
     return ["suite metric thresholds", *broken, *(f"  note: {n}" for n in summary.notes)]
 
 
-def _comparison(comparison: Comparison) -> Iterator[str]:
+def _comparison(comparison: Comparison, margin: float) -> Iterator[str]:
     stats, counts = comparison.stats, comparison.stats.counts
     base, cand = comparison.baseline, comparison.candidate
     yield f"baseline {base} vs candidate {cand}: {stats.cases} cases, {counts.n} pairs"
@@ -185,10 +185,18 @@ def _comparison(comparison: Comparison) -> Iterator[str]:
            "(Tango score)")  # fmt: skip
     if stats.design_effect > 1:
         yield f"  variants of one case are correlated: design effect {stats.design_effect:.2f} applied to the interval"
-    mcnemar = f"  one-sided exact McNemar p = {_p(stats.pooled_p)} ({_plural(counts.b, 'regression')} vs {_plural(counts.c, 'improvement')})"
-    yield mcnemar
-    if len(stats.by_variant) > 1:
+    tally = f"({_plural(counts.b, 'regression')} vs {_plural(counts.c, 'improvement')})"
+    if stats.cases == counts.n:  # one pair per case: the exact McNemar test
+        yield f"  one-sided exact McNemar{' mid-p' if stats.mid_p else ''} p = {_p(stats.pooled_p)} {tally}"
+    else:
+        gate_tests = " (what the gate tests)" if stats.method == "pooled" else ""
+        yield (f"  one-sided exact sign-flip test over {stats.cases} cases, variants pooled{gate_tests}: "
+               f"p = {_p(stats.pooled_p)} {tally}")  # fmt: skip
+    if len(stats.by_variant) > 1 and stats.method == "holm":
         yield f"    per prompt variant, Holm-adjusted (what the gate tests): smallest p = {_p(stats.p_value)}"
+    disagreement = _disagreement(comparison) if margin == 0 else ""  # with a margin the interval decides
+    if disagreement:
+        yield disagreement
     if len(stats.by_variant) > 1:
         yield from _groups("by prompt variant", stats.by_variant, base, cand, holm=True)
     if comparison.by_tag:
@@ -198,6 +206,21 @@ def _comparison(comparison: Comparison) -> Iterator[str]:
     yield from _pair_list("known gaps (fail on both; not a regression)", comparison.of_kind(KNOWN_GAP), base, cand)
     for u in comparison.unpaired:
         yield f"  unpaired, left out: {u.suite}::{u.case} [{u.variant}]: {u.reason}"
+
+
+def _disagreement(comparison: Comparison) -> str:
+    """A note when the interval and the exact test disagree, as they can on small suites."""
+    stats = comparison.stats
+    significant = stats.p_value <= stats.alpha
+    if significant == (stats.upper < 0):
+        return ""
+    side = (
+        "excludes 0 but the exact test is not significant"
+        if not significant
+        else "includes 0 but the exact test is significant"
+    )
+    return (f"  note: the score interval {side}: at {stats.counts.b + stats.counts.c} discordant pairs the "
+            "approximate interval and the exact test can disagree; the gate follows the exact test")  # fmt: skip
 
 
 def _groups(title: str, groups: dict[str, Group], base: str, cand: str, *, holm: bool = False) -> list[str]:
@@ -249,7 +272,8 @@ def _gate(summary: RunSummary) -> list[str]:
         head = f"gate (not enforced; --pc-gate lets it decide the exit status): {gate.verdict.value.upper()}"
     elif summary.exit_status not in (None, gate.exit_status):
         head += f"; session exit {summary.exit_status} (from pytest: failing ordinary tests, errors or a stopped run)"
-    return [head, *(f"  - {r}" for r in gate.reasons)]
+    rule = [f"  {gate.rule}"] if gate.rule else []
+    return [head, *rule, *(f"  - {r}" for r in gate.reasons), *(f"  note: {n}" for n in gate.notes)]
 
 
 def _pts(delta: float) -> str:

@@ -6,10 +6,13 @@ improvements (fail→pass), regressions (pass→fail), known gaps (fail on both)
 
 Statistics, all exact or closed form (see ``stats.py`` and ``notes/statistics.md``):
 
-- significance: one-sided exact McNemar ("candidate worse") per prompt variant; with several
-  variants the p-values are Holm-adjusted and the gate uses the smallest adjusted one. Each
-  variant's pairs are one per case, so each test has independent units (the case) and Holm keeps
-  the family's error rate at alpha; with one variant it is the plain McNemar test.
+- significance (``variants = "pooled"``, the default): one exact one-sided test over all (case,
+  variant) pairs with the case as the unit — a sign-flip test on each case's regressions minus
+  improvements (``stats.sign_flip_one_sided``). Variants that agree count once, so alpha holds
+  under any correlation between them and identical variants keep the power of one; with one
+  variant per case it is the exact McNemar test. ``variants = "holm"``: exact McNemar per prompt
+  variant, Holm-adjusted, the gate using the smallest adjusted p (each variant's pairs are one per
+  case; Holm keeps the family's error rate at alpha but loses power when variants agree).
 - the pass-rate delta over all pairs, with Tango's paired score interval. Variants of one case are
   correlated, so with several variants the counts are first divided by a design effect (Rao–Scott:
   the case-clustered variance of the delta over the variance that treats pairs as independent,
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .record import ItemRecord
-from .stats import connor_pairs, holm, mcnemar_one_sided, tango_bound, z_quantile
+from .stats import holm, mcnemar_one_sided, noninferiority_pairs, sign_flip_one_sided, tango_bound, z_quantile
 
 REGRESSION, IMPROVEMENT, KNOWN_GAP, UNCHANGED = "regression", "improvement", "known gap", "unchanged"
 
@@ -106,20 +109,29 @@ class PairedStats:
     upper: float  # one-sided (1 − alpha) upper bound of the delta
     by_variant: dict[str, Group]
     alpha: float
-    pooled_p: float  # McNemar over all pairs: the gate's p with one variant, descriptive with several
+    pooled_p: float  # the case-level sign-flip test over all pairs (exact McNemar with one variant)
+    method: str = "pooled"  # what the gate tests with several variants: "pooled" or "holm"
+    mid_p: bool = False
 
     @property
     def p_value(self) -> float:
-        """The gate's significance: the smallest Holm-adjusted per-variant McNemar p."""
+        """The gate's significance: the pooled case-level test, or the smallest Holm-adjusted McNemar p."""
+        if self.method == "pooled" or len(self.by_variant) < 2:
+            return self.pooled_p
         return min((g.adjusted if g.adjusted is not None else g.p_value for g in self.by_variant.values()), default=1.0)
 
-    def cases_needed(self, margin: float, power: float = 0.8) -> int:
-        """About how many cases non-inferiority at ``margin`` needs (Connor 1987, observed discordance)."""
+    def cases_needed(self, margin: float, power: float = 0.8) -> int | None:
+        """About how many cases show non-inferiority at ``margin`` with ``power`` if the true delta is
+        the observed one (Nam 1997, see ``stats.noninferiority_pairs``); None when the observed delta
+        is at or below −margin, where no suite size can show it."""
         n = self.counts.n
-        psi = (self.counts.b + self.counts.c) / n if n else 0.0
-        pairs = connor_pairs(psi, margin, alpha=self.alpha, power=power) * self.design_effect
+        if not n:
+            return None
+        pairs = noninferiority_pairs(self.counts.b / n, self.counts.c / n, margin, alpha=self.alpha, power=power)
+        if pairs is None:
+            return None
         pairs_per_case = n / self.cases if self.cases else 1.0
-        return math.ceil(pairs / pairs_per_case)
+        return math.ceil(pairs * self.design_effect / pairs_per_case)
 
 
 @dataclass(frozen=True)
@@ -135,11 +147,15 @@ class Comparison:
         return [p for p in self.pairs if p.kind == kind]
 
 
-def compare(records: list[ItemRecord], baseline: str, candidate: str, *, alpha: float) -> Comparison:
+def compare(
+    records: list[ItemRecord], baseline: str, candidate: str, *, alpha: float, method: str = "pooled",
+    mid_p: bool = False,
+) -> Comparison:  # fmt: skip
     pairs, unpaired = pair_up(records, baseline, candidate)
     by_variant = {v: counts_of(ps) for v, ps in _grouped(pairs, lambda p: [p.variant]).items()}
     stats = paired_stats(by_variant, cases=len({(p.suite, p.case) for p in pairs}), alpha=alpha,
-                         design_effect=design_effect(pairs))  # fmt: skip
+                         design_effect=design_effect(pairs), case_changes=case_changes(pairs), method=method,
+                         mid_p=mid_p)  # fmt: skip
     by_tag = {t: _group(counts_of(ps)) for t, ps in _grouped(pairs, lambda p: list(p.tags)).items()}
     return Comparison(baseline, candidate, tuple(pairs), tuple(unpaired), stats, by_tag)
 
@@ -192,17 +208,32 @@ def _group(counts: Counts) -> Group:
     return Group(counts, mcnemar_one_sided(counts.b, counts.c))
 
 
-def paired_stats(by_variant: dict[str, Counts], *, cases: int, alpha: float, design_effect: float = 1.0) -> PairedStats:
-    """Everything the gate needs from the per-variant tables (one table per variant, one pair per case)."""
+def paired_stats(
+    by_variant: dict[str, Counts], *, cases: int, alpha: float, design_effect: float = 1.0,
+    case_changes: list[int] | None = None, method: str = "pooled", mid_p: bool = False,
+) -> PairedStats:  # fmt: skip
+    """Everything the gate needs from the per-variant tables (one table per variant, one pair per case).
+
+    ``case_changes``: per case, its regressions minus its improvements (default: every pair its own case).
+    """
     total = sum(by_variant.values(), Counts())
-    raw = {v: mcnemar_one_sided(c.b, c.c) for v, c in by_variant.items()}
+    raw = {v: mcnemar_one_sided(c.b, c.c, mid_p=mid_p) for v, c in by_variant.items()}
     adjusted = holm(raw) if len(raw) > 1 else {}
     groups = {v: Group(c, raw[v], adjusted.get(v)) for v, c in by_variant.items()}
     z = z_quantile(1 - alpha)
     b, c, n = (x / design_effect for x in (total.b, total.c, total.n))
     lower, upper = tango_bound(b, c, n, z), tango_bound(b, c, n, -z)
-    pooled = raw[next(iter(raw))] if len(raw) == 1 else mcnemar_one_sided(total.b, total.c)
-    return PairedStats(total, cases, design_effect, lower, upper, groups, alpha, pooled)
+    changes = case_changes if case_changes is not None else [1] * total.b + [-1] * total.c
+    pooled = sign_flip_one_sided(changes, mid_p=mid_p)
+    return PairedStats(total, cases, design_effect, lower, upper, groups, alpha, pooled, method, mid_p)
+
+
+def case_changes(pairs: list[Pair]) -> list[int]:
+    """Per (suite, case): its regressions minus its improvements, over its prompt variants."""
+    per_case: dict[tuple[str, str], int] = defaultdict(int)
+    for pair in pairs:
+        per_case[(pair.suite, pair.case)] += {REGRESSION: 1, IMPROVEMENT: -1}.get(pair.kind, 0)
+    return list(per_case.values())
 
 
 def design_effect(pairs: list[Pair]) -> float:

@@ -89,7 +89,7 @@ def _model(
         "path": model.path,
         "adapter": model.adapter,
         "function": model.function,
-        "base_url": _safe_url(model.base_url),
+        "base_url": safe_url(model.base_url),
         "params": model.params,
         "price": model.price,
         "options": model.options,
@@ -97,7 +97,7 @@ def _model(
         "used": model.name in used,
     }
     if hashes and model.name in used:
-        entry.update(_model_hashes(model, rootdir, cache))
+        entry.update(model_hashes(model, rootdir, cache))
     return entry
 
 
@@ -106,7 +106,7 @@ def suite_hashes(rootdir: Path, suites: set[str]) -> dict[str, str | None]:
     return {rel: _file_sha256(rootdir / rel) for rel in sorted(suites)}
 
 
-def _model_hashes(model: ModelConfig, rootdir: Path, cache: ResponseCache | None) -> dict[str, Any]:
+def model_hashes(model: ModelConfig, rootdir: Path, cache: ResponseCache | None) -> dict[str, Any]:
     """Content hashes of what a model serves: local checkpoint and adapter folders, or a python function."""
     found: dict[str, Any] = {}
     for key, raw in (("checkpoint_sha256", model.path), ("adapter_sha256", model.adapter)):
@@ -147,7 +147,7 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
-def _safe_url(url: str | None) -> str | None:
+def safe_url(url: str | None) -> str | None:
     """A base URL without user info or query (where credentials hide); ``${ENV}`` references stay as written."""
     if not url or "${" in url:
         return url

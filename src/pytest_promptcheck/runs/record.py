@@ -10,6 +10,7 @@ call: the item's fields, then ``run`` and ``index``, then the call's, usage nest
      "case": "refund", "variant": "terse", "model": "tuned", "provider": "openai",
      "served": "openai:gpt-4o-mini", "side": "candidate", "tags": ["billing"], "ideal": "billing",
      "outcome": "failed", "error": null, "threshold": null, "min_pass": null, "suite_metrics": {},
+     "sampled": false, "confirmations": [],
      "run": "20261128T082307.123Z-cc1b56", "index": 0,
      "sample": 0, "binding": {}, "messages": [{"role": "user", "content": "..."}], "params": {},
      "seed": 1234, "output": "account", "finish_reason": "stop",
@@ -142,6 +143,8 @@ class ItemRecord:
     min_pass: float | None
     calls: tuple[CallRecord, ...]
     suite_metrics: dict[str, Any] = field(default_factory=dict)  # the suite's `metrics:` (thresholds)
+    sampled: bool = False  # outputs vary between samples (temperature > 0, repeats or a judge)
+    confirmations: tuple[bool, ...] = ()  # verdicts of the gate's re-samples of a critical case (`confirm`)
     version: int = RECORD_VERSION
 
     @property
@@ -168,7 +171,8 @@ class ItemRecord:
             "variant": self.variant, "model": self.model, "provider": self.provider, "served": self.served,
             "side": self.side, "tags": list(self.tags), "ideal": self.ideal, "outcome": self.outcome,
             "error": self.error, "threshold": self.threshold, "min_pass": self.min_pass,
-            "suite_metrics": self.suite_metrics,
+            "suite_metrics": self.suite_metrics, "sampled": self.sampled,
+            "confirmations": list(self.confirmations),
         }  # fmt: skip
 
     @classmethod
@@ -198,6 +202,8 @@ class ItemRecord:
             min_pass=data.get("min_pass"),
             calls=tuple(found),
             suite_metrics=dict(data.get("suite_metrics") or {}),
+            sampled=bool(data.get("sampled")),
+            confirmations=tuple(bool(v) for v in data.get("confirmations") or ()),
             version=version,
         )
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import GateConfig, ProjectConfig
+from ..verdicts.model_graded import JUDGE_UNREADABLE
 from . import metrics, thresholds
 from .compare import REGRESSION, Comparison, compare
-from .gate import GateResult, decide
+from .gate import Attempts, GateResult, decide, regression_pass_chance, reproduced
 from .metrics import Metrics, Rate
 from .record import ItemRecord
 from .thresholds import Breach
@@ -34,12 +35,18 @@ class RunSummary:
     exit_status: int | None = None
 
 
-def build_summary(records: list[ItemRecord], project: ProjectConfig, *, enforced: bool) -> RunSummary:
-    """The summary of a run from its records (in any order: the result does not depend on it)."""
+def build_summary(
+    records: list[ItemRecord], project: ProjectConfig, *, enforced: bool, earlier_attempts: int | None = None
+) -> RunSummary:
+    """The summary of a run from its records (in any order: the result does not depend on it).
+
+    ``earlier_attempts``: gated runs against the same baseline on the same suites before this one
+    (None: not counted, e.g. the gate is not enforced).
+    """
     records = sorted(records, key=lambda r: r.item)
     per_model = metrics.group_by(records, "model")
     breaches, notes = thresholds.check(records, project.candidate)
-    comparison, gate = _gate(records, project, breaches)
+    comparison, gate = _gate(records, project, breaches, earlier_attempts)
     return RunSummary(
         models={m: metrics.compute(rs) for m, rs in per_model.items()},
         by_variant=_rates(records, "variant"),
@@ -61,16 +68,26 @@ def _rates(records: list[ItemRecord], key: str) -> dict[str, dict[str, Rate]]:
 
 
 def _gate(
-    records: list[ItemRecord], project: ProjectConfig, breaches: list[Breach]
+    records: list[ItemRecord], project: ProjectConfig, breaches: list[Breach], earlier_attempts: int | None
 ) -> tuple[Comparison | None, GateResult | None]:
     """The comparison and gate verdict, when both sides ran."""
-    base, cand = project.baseline, project.candidate
+    base, cand, settings = project.baseline, project.candidate, project.gate
     models = {r.model for r in records}
     if not base or not cand or base not in models or cand not in models:
         return None, None
-    comparison = compare(records, base, cand, alpha=project.gate.alpha)
+    comparison = compare(records, base, cand, alpha=settings.alpha, method=settings.variants, mid_p=settings.mid_p)
     critical = [p for p in comparison.of_kind(REGRESSION) if "critical" in p.tags]
-    errors = sum(r.outcome == "error" for r in records if r.model in (base, cand))
-    candidate_breaches = [b for b in breaches if b.model == cand]
-    gate = decide(comparison.stats, project.gate, critical=critical, breaches=candidate_breaches, errors=errors)
+    counted = [p for p in critical if reproduced(p.baseline.confirmations, p.candidate.confirmations)]
+    sides = [r for r in records if r.model in (base, cand)]
+    errors = [r for r in sides if r.outcome == "error"]
+    sampled = {(r.suite, r.case) for r in sides if r.sampled and "critical" in r.tags}
+    attempts = None
+    if earlier_attempts is not None:
+        attempts = Attempts(earlier_attempts + 1, regression_pass_chance(comparison.stats, settings))
+    gate = decide(
+        comparison.stats, settings, critical=counted, unconfirmed=[p for p in critical if p not in counted],
+        breaches=[b for b in breaches if b.model == cand], errors=len(errors),
+        unreadable=sum(f"{JUDGE_UNREADABLE}:" in (r.error or "") for r in errors),
+        sampled_critical=len(sampled), attempts=attempts,
+    )  # fmt: skip
     return comparison, gate

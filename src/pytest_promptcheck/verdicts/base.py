@@ -63,6 +63,7 @@ class PrepareContext:
     rootdir: Path
     cache: dict[Any, Any] = field(default_factory=dict)  # per-suite memo, e.g. loaded schema files
     judge_model: str | None = None  # [tool.promptcheck] judge: default grader for judge/rubric
+    judge_retries: int = 1  # [tool.promptcheck] judge_retries: asking an unreadable judge again
     embedding_model: str | None = None  # [tool.promptcheck] embedding_model: default for `similar`
     models: tuple[str, ...] = ()  # configured model names, to check a grader named in an argument
 

@@ -2,8 +2,11 @@
 
 The judge sees the rubric, the prompt the case rendered and the output, and answers with a JSON
 verdict ``{"score": 0..1, "reason": "..."}``. The verdict is read leniently (see
-:func:`parse_verdict`); one that cannot be read fails the assertion as *undecided*, quoting it. The
-judge's prompt and raw verdict are kept in ``Outcome.details`` for the run record.
+:func:`parse_verdict`). One that cannot be read is asked again (``judge_retries`` times, default 1,
+with the unreadable answer and a reminder of the format); still unreadable, the outcome is
+*undecided* and marked ``details["undecided"] = "judge unreadable"``: the item then errors (no
+verdict, infrastructure for the gate), never counts as a failure of the model. The judge's prompt
+and raw verdict are kept in ``Outcome.details`` for the run record.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from ..textutil import clip
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
 
 _KEYS = ("rubric", "model", "min", "params")
+JUDGE_UNREADABLE = "judge unreadable"
+ASK_AGAIN = (
+    "Your answer could not be read as a verdict. Reply again with the JSON object only, no other text: "
+    '{"score": <a number from 0 to 1>, "reason": "<one or two sentences>"}'
+)
 
 SYSTEM_PROMPT = (
     "You are a strict, impartial grader. You grade one output of an AI system against a rubric.\n"
@@ -41,6 +49,7 @@ class JudgeArg:
     model: str
     min: float
     params: dict[str, Any]
+    retries: int = 1  # times an unreadable answer is asked again ([tool.promptcheck] judge_retries)
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def _preparer(name: str) -> Callable[[Any, PrepareContext], JudgeArg]:
         if not isinstance(rubric, str) or not rubric.strip():
             raise BadArgument(f"`{name}` needs a non-empty `rubric` text, got {rubric!r}; {example}")
         model = _judge_model(name, arg.get("model"), context)
-        return JudgeArg(rubric.strip(), model, _min(name, arg), _params(name, arg))
+        return JudgeArg(rubric.strip(), model, _min(name, arg), _params(name, arg), context.judge_retries)
 
     return prepare
 
@@ -119,16 +128,19 @@ def judge(output: str, arg: JudgeArg, context: CheckContext) -> Outcome:
     if context.call_model is None:
         return Outcome(False, 0.0, f"judge {arg.model!r}: no engine to call the judge model here", definite=False)
     messages = grading_messages(arg.rubric, context.messages, output)
-    try:
-        raw = context.call_model(arg.model, messages, arg.params).output
-    except ProviderError as exc:  # still a ProviderError (the item reports it), saying what was called
-        detail = f"the judge call failed: {exc.detail}"
-        raise ProviderError(exc.provider, exc.model, detail, status=exc.status) from exc
+    raw = _ask(context, arg, messages)
     verdict = parse_verdict(raw)
+    for _ in range(arg.retries):  # asked again with its own answer in view: a new call, not a cache hit
+        if verdict.readable:
+            break
+        messages = [*messages, {"role": "assistant", "content": raw}, {"role": "user", "content": ASK_AGAIN}]
+        raw = _ask(context, arg, messages)
+        verdict = parse_verdict(raw)
     details = {"judge_model": arg.model, "judge_prompt": messages, "judge_verdict": raw}
     if not verdict.readable:
-        reason = f"judge {arg.model!r} gave a verdict that could not be read ({verdict.problem}): {_quote(raw)}"
-        return Outcome(False, 0.0, reason, definite=False, details=details)
+        asked = f" (asked {arg.retries + 1} times)" if arg.retries else ""
+        reason = f"judge {arg.model!r} gave a verdict that could not be read{asked} ({verdict.problem}): {_quote(raw)}"
+        return Outcome(False, 0.0, reason, definite=False, details={**details, "undecided": JUDGE_UNREADABLE})
     if verdict.score is not None:
         score, passed = verdict.score, verdict.score >= arg.min - 1e-12
         head = f"judge {arg.model!r}: score {score:.2f} {'>=' if passed else '<'} min {arg.min:.2f}"
@@ -137,6 +149,15 @@ def judge(output: str, arg: JudgeArg, context: CheckContext) -> Outcome:
         score, head = float(passed), f"judge {arg.model!r}: {'PASS' if passed else 'FAIL'}"
     reason = f"{head} — {verdict.reason}" if verdict.reason else head
     return Outcome(passed, score, reason, details={**details, "judge_reason": verdict.reason})
+
+
+def _ask(context: CheckContext, arg: JudgeArg, messages: list[dict[str, str]]) -> str:
+    assert context.call_model is not None
+    try:
+        return context.call_model(arg.model, messages, arg.params).output
+    except ProviderError as exc:  # still a ProviderError (the item reports it), saying what was called
+        detail = f"the judge call failed: {exc.detail}"
+        raise ProviderError(exc.provider, exc.model, detail, status=exc.status) from exc
 
 
 # -- reading a verdict ---------------------------------------------------------------------------
