@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from pytest_promptcheck.config import GateConfig
-from pytest_promptcheck.runs.compare import Counts, paired_stats
+from pytest_promptcheck.runs.compare import Counts, compare, paired_stats
 from pytest_promptcheck.runs.gate import critical_false_alarm, decide, reproduced
+from pytest_promptcheck.runs.record import CallRecord, ItemRecord
 from pytest_promptcheck.runs.stats import (
     connor_pairs,
     holm,
@@ -217,3 +218,23 @@ def test_sign_flip_is_exact() -> None:
     )
     assert sign_flip_one_sided(changes) == pytest.approx(at_least / 2 ** len(changes))
     assert mcnemar_one_sided(3, 0, mid_p=True) == pytest.approx(1 / 16)  # P(X > 3) + P(X = 3) / 2 = 0.5 / 8
+
+
+def _repeated(case: str, model: str, passes: int, samples: int = 5) -> ItemRecord:
+    """An item of ``samples`` repeat calls of which ``passes`` pass, judged with min_pass 0.6."""
+    calls = tuple(CallRecord(s, {}, ({"role": "user", "content": case},), passed=s < passes) for s in range(samples))
+    outcome = "passed" if passes / samples >= 0.6 else "failed"
+    return ItemRecord(f"s::{case}[{model}]", "s", case, "p", model, "python", "python:x", None, (), None,
+                      outcome, None, None, 0.6, calls)  # fmt: skip
+
+
+def test_repeats_enter_as_pass_shares() -> None:
+    """Ten cases pass 5/5 samples on the baseline and 3/5 on the candidate: every item verdict passes
+    (min_pass 0.6), so verdicts alone see no change; the shares of passing samples show the drop."""
+    records = [r for i in range(10) for r in (_repeated(f"c{i}", "base", 5), _repeated(f"c{i}", "tuned", 3))]
+    comparison = compare(records, "base", "tuned", alpha=0.05)
+    assert comparison.stats.counts == Counts(10, 0, 0, 0)  # pairs are still counted by verdict
+    assert comparison.stats.on_samples and comparison.stats.p_value == pytest.approx(0.5**10)
+    assert decide(comparison.stats, GateConfig()).verdict.value == "regressed"
+    same = [r for i in range(10) for r in (_repeated(f"c{i}", "base", 4), _repeated(f"c{i}", "tuned", 4))]
+    assert compare(same, "base", "tuned", alpha=0.05).stats.p_value == 1.0

@@ -112,6 +112,7 @@ class PairedStats:
     pooled_p: float  # the case-level sign-flip test over all pairs (exact McNemar with one variant)
     method: str = "pooled"  # what the gate tests with several variants: "pooled" or "holm"
     mid_p: bool = False
+    on_samples: bool = False  # the pooled test compares shares of passing calls (items with several calls)
 
     @property
     def p_value(self) -> float:
@@ -155,6 +156,7 @@ def compare(
     by_variant = {v: counts_of(ps) for v, ps in _grouped(pairs, lambda p: [p.variant]).items()}
     stats = paired_stats(by_variant, cases=len({(p.suite, p.case) for p in pairs}), alpha=alpha,
                          design_effect=design_effect(pairs), case_changes=case_changes(pairs), method=method,
+                         sample_calls=max((len(p.baseline.judged_calls()) for p in pairs), default=1),
                          mid_p=mid_p)  # fmt: skip
     by_tag = {t: _group(counts_of(ps)) for t, ps in _grouped(pairs, lambda p: list(p.tags)).items()}
     return Comparison(baseline, candidate, tuple(pairs), tuple(unpaired), stats, by_tag)
@@ -210,11 +212,12 @@ def _group(counts: Counts) -> Group:
 
 def paired_stats(
     by_variant: dict[str, Counts], *, cases: int, alpha: float, design_effect: float = 1.0,
-    case_changes: list[int] | None = None, method: str = "pooled", mid_p: bool = False,
+    case_changes: list[int] | None = None, method: str = "pooled", mid_p: bool = False, sample_calls: int = 1,
 ) -> PairedStats:  # fmt: skip
     """Everything the gate needs from the per-variant tables (one table per variant, one pair per case).
 
-    ``case_changes``: per case, its regressions minus its improvements (default: every pair its own case).
+    ``case_changes``: per case, what :func:`case_changes` gives (default: every pair its own case);
+    ``sample_calls``: the most calls an item made (> 1: the changes are shares of passing calls).
     """
     total = sum(by_variant.values(), Counts())
     raw = {v: mcnemar_one_sided(c.b, c.c, mid_p=mid_p) for v, c in by_variant.items()}
@@ -225,15 +228,34 @@ def paired_stats(
     lower, upper = tango_bound(b, c, n, z), tango_bound(b, c, n, -z)
     changes = case_changes if case_changes is not None else [1] * total.b + [-1] * total.c
     pooled = sign_flip_one_sided(changes, mid_p=mid_p)
-    return PairedStats(total, cases, design_effect, lower, upper, groups, alpha, pooled, method, mid_p)
+    on_samples = case_changes is not None and sample_calls > 1
+    return PairedStats(total, cases, design_effect, lower, upper, groups, alpha, pooled, method, mid_p, on_samples)
 
 
 def case_changes(pairs: list[Pair]) -> list[int]:
-    """Per (suite, case): its regressions minus its improvements, over its prompt variants."""
+    """Per (suite, case), over its prompt variants: its regressions minus its improvements, or, when items
+    make several calls (repeats, counterfactual values), the drop in the share of passing calls.
+
+    Shares are scaled to integers (by the least common multiple of the call counts) so the sign-flip
+    test stays exact; they use what the item verdict throws away (a case passing 4 of 5 samples on
+    the baseline and 1 of 5 on the candidate is a larger change than one passing 5 and 4), which
+    makes the test more powerful with repeats and keeps it exact under "no difference".
+    """
+    counts = [len(p.baseline.judged_calls()) for p in pairs]
+    scale = math.lcm(*counts) if counts and max(counts) > 1 and min(counts) > 0 else 0
     per_case: dict[tuple[str, str], int] = defaultdict(int)
     for pair in pairs:
-        per_case[(pair.suite, pair.case)] += {REGRESSION: 1, IMPROVEMENT: -1}.get(pair.kind, 0)
+        if scale:
+            per_case[(pair.suite, pair.case)] += _passing(pair.baseline, scale) - _passing(pair.candidate, scale)
+        else:
+            per_case[(pair.suite, pair.case)] += {REGRESSION: 1, IMPROVEMENT: -1}.get(pair.kind, 0)
     return list(per_case.values())
+
+
+def _passing(record: ItemRecord, scale: int) -> int:
+    """The share of the record's judged calls that passed, times ``scale`` (an integer: scale is a multiple)."""
+    judged = record.judged_calls()
+    return sum(bool(c.passed) for c in judged) * scale // len(judged)
 
 
 def design_effect(pairs: list[Pair]) -> float:
