@@ -214,3 +214,27 @@ def test_repeated_429s_lower_concurrency_and_successes_restore_it() -> None:
     limits = asyncio.run(scenario())
     assert limits[:3] == [8, 4, 2]
     assert 2 < limits[3] <= 16
+
+
+def test_env_base_url_on_loopback_keeps_the_local_default(
+    pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """base_url = "${PC_TEST_URL}" resolving to 127.0.0.1: at most 4 calls in flight (SPEC §3), as when written out."""
+    monkeypatch.setenv("PC_TEST_URL", llm_server.base_url)
+    llm_server.set_latency(0.1)
+    write_project(pytester, "${PC_TEST_URL}", 40)
+    pytester.runpytest().assert_outcomes(passed=40)
+    assert llm_server.request_count == 40
+    assert llm_server.peak_in_flight <= 4
+
+
+def test_a_collection_error_makes_no_call(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+    """One good suite and one broken: pytest stops after collection, and the server sees no request."""
+    write_project(pytester, llm_server.base_url, 10)
+    pytester.makefile(".prompts.yaml", test_broken="cases: [{id: x, nope: 1}]\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*Interrupted: 1 error during collection*"])
+    assert llm_server.request_count == 0
+    assert pytester.runpytest("--continue-on-collection-errors").ret == 1  # then the good suite runs
+    assert llm_server.request_count == 10

@@ -62,13 +62,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         planned = ((i.nodeid, i.model, i.planned_calls()) for i in items)
         state.dry_run_lines = list(dry_run_lines(planned, verbose=session.config.get_verbosity() > 0))
         return
-    if not items or session.config.option.collectonly:
+    if not items or session.config.option.collectonly or _collection_failed(session):
         return
     from .listeners.call_stores import CALL_STORES_KEY
 
     session.config.stash[CALL_STORES_KEY].open(items)  # the cache or cassettes answer first: open them first
     if not options.is_xdist_worker(session.config):
         state.scheduler.upcoming(items)  # every selected item will run: start their calls now
+
+
+def _collection_failed(session: pytest.Session) -> bool:
+    """pytest stops before running anything ("Interrupted: N errors during collection"): start no call,
+    or a paid API bills a run that reports nothing."""
+    return bool(session.testsfailed) and not session.config.option.continue_on_collection_errors
 
 
 @pytest.hookimpl(tryfirst=True)

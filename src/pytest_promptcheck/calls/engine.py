@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..config import ModelConfig, ProjectConfig
-from ..errors import ProviderError
+from ..errors import ConfigError, ProviderError
 from ..providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
 from ..providers.identity import model_identity_without_provider, provider_identity
 from .keys import cache_key, run_key
@@ -48,10 +48,19 @@ def concurrency_limit(model: ModelConfig, project: ProjectConfig) -> int:
         return int(model.concurrency)
     if model.provider == "transformers":
         return int(model.batch_size or _DEFAULT_BATCH_SIZE)
-    host = urlparse(model.base_url or "").hostname or ""
-    if model.base_url and "${" not in model.base_url and (host == "localhost" or host.startswith("127.")):
+    host = urlparse(_resolved_url(model)).hostname or ""
+    if host in ("localhost", "::1") or host.startswith("127."):
         return _LOCAL_SERVER_CONCURRENCY
     return project.concurrency
+
+
+def _resolved_url(model: ModelConfig) -> str:
+    """The base URL with ``${ENV}`` filled in, as the provider will use it ("" when unset or unresolvable:
+    the provider reports that itself)."""
+    try:
+        return model.resolved("base_url") or ""
+    except ConfigError:
+        return ""
 
 
 @dataclass
