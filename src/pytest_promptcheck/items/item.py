@@ -20,7 +20,7 @@ from ..calls.keys import snapshot_key
 from ..calls.plan import Call, confirmation_calls, plan_calls
 from ..config import ModelConfig, ProjectConfig, effective_call_settings
 from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
-from ..outputs.failure import format_failure
+from ..outputs.failure import explain, format_failure
 from ..providers.base import Completion, ModelRequest
 from ..runs import record
 from ..runs.record import AssertionRecord, CallRecord, ItemRecord
@@ -111,8 +111,11 @@ class PromptItem(pytest.Item):
         state.check_drift()
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
-        output = state.redactor.text(clip(self.completions[0].output, 500))
-        self.user_properties.append(("promptcheck_output", output))
+        for completion in self.completions:  # every sample and counterfactual value: a bias reviewer compares them
+            self.user_properties.append(("promptcheck_output", state.redactor.text(clip(completion.output, 500))))
+        for call in self.verdict.calls:
+            for result in call.failed():
+                self.user_properties.append(("promptcheck_reason", state.redactor.text(clip(explain(result), 500))))
 
     def _judge(self, planned: list[Call], completions: list[Completion]) -> Verdict:
         calls: list[CallVerdict] = []
@@ -226,9 +229,10 @@ class PromptItem(pytest.Item):
                     name=r.assertion.label(),
                     passed=r.outcome.passed,
                     score=r.outcome.score,
-                    reason=r.outcome.reason,
+                    reason=explain(r),  # what the failure text says (a json_path's path, expected and got)
                     weight=r.assertion.spec.weight,
                     details=_jsonable(r.outcome.details) if r.outcome.details else None,
+                    message=r.assertion.spec.message,
                 )
                 for r in verdict.results
             ),

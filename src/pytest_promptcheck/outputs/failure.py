@@ -87,6 +87,22 @@ def _result_lines(result: CheckResult, *, weighted: bool) -> list[str]:
     return lines
 
 
+def explain(result: CheckResult) -> str:
+    """Why an assertion failed, on one line, as the failure text says it (the run record keeps this)."""
+    outcome = result.outcome
+    if outcome.passed:
+        return outcome.reason
+    if outcome.diff and isinstance(outcome.expected, str) and isinstance(outcome.got, str):
+        shown = f"expected {_value(outcome.expected)}, got {_value(outcome.got)}"
+        return f"{outcome.reason}: {shown}" if outcome.reason else shown
+    where = f"at {outcome.path}: " if outcome.path else ""
+    if outcome.expected is not None or outcome.got is not None:
+        negated = "not " if result.assertion.negate and outcome.definite else ""
+        text = f"{where}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}"
+        return f"{text} ({outcome.reason})" if outcome.reason else text
+    return f"{where}{outcome.reason}"
+
+
 def _diff(expected: str, got: str) -> list[str]:
     diff = list(difflib.unified_diff(
         expected.splitlines(), got.splitlines(), "expected", "got", lineterm="", n=2

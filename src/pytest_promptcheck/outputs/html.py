@@ -232,7 +232,10 @@ _JS = r"""
              tag: document.getElementById("f-tag"), q: document.getElementById("f-q")};
   rows.forEach(function (r) {
     var parts = [r.suite, r.case, r.variant, r.tags.join(" ")];
-    r.cells.forEach(function (c) { parts.push(c.model, c.output || "", c.error || "", c.reasons.join(" ")); });
+    r.cells.forEach(function (c) {
+      parts.push(c.model, c.output || "", c.error || "", c.reasons.join(" "));
+      c.calls.forEach(function (k) { parts.push(k.output || ""); });
+    });
     r.text = parts.join("\n").toLowerCase();
   });
 
@@ -300,6 +303,16 @@ _JS = r"""
         var list = el("ul", "reasons");
         c.reasons.forEach(function (x) { list.appendChild(el("li", null, x)); });
         cell.appendChild(list);
+      }
+      if (c.calls.length) {  // every sample and counterfactual value, grouped by value
+        var all = el("details", "calls");
+        all.appendChild(el("summary", null, "all " + c.calls.length + " calls"));
+        c.calls.forEach(function (k) {
+          all.appendChild(el("div", "who", (k.passed === false ? "✗ " : k.passed ? "✓ " : "") + k.label));
+          all.appendChild(el("div", "out", k.output === null ? "(no output)" : k.output));
+          if (k.reasons.length) all.appendChild(el("div", "reasons", k.reasons.join("; ")));
+        });
+        cell.appendChild(all);
       }
       cells.appendChild(cell);
     });

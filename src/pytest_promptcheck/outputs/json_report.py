@@ -71,7 +71,8 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
 
 def _pair(pair: Pair) -> dict[str, Any]:
     def side(record: ItemRecord) -> dict[str, Any]:
-        return {"item": record.item, "outcome": record.outcome, "outputs": [c.output for c in record.calls]}
+        return {"item": record.item, "outcome": record.outcome, "outputs": [c.output for c in record.calls],
+                "reasons": [r for c in record.calls for r in c.failed_reasons()]}  # fmt: skip
 
     return {"suite": pair.suite, "case": pair.case, "variant": pair.variant, "tags": list(pair.tags),
             "baseline": side(pair.baseline), "candidate": side(pair.candidate)}  # fmt: skip

@@ -112,6 +112,9 @@ def _case(row: Row, sides: tuple[str, str]) -> str:
     for side in sides:
         found = cells.get(side, {})
         parts.append(f"\n{code(side)} ({found.get('outcome', '?')}):\n\n{fence(found.get('output') or '')}\n")
+        parts.extend(f"\n- {cell(reason)}" for reason in found.get("reasons") or [])
+        if found.get("reasons"):
+            parts.append("\n")
     return "".join(parts)
 
 

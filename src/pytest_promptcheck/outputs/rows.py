@@ -77,13 +77,18 @@ def _row(
 
 def _cell(model: str, record: ItemRecord | None) -> dict[str, Any]:
     if record is None:
-        return {"model": model, "outcome": "absent", "output": None, "reasons": [], "samples": "", "error": None}
+        return {"model": model, "outcome": "absent", "output": None, "reasons": [], "samples": "", "error": None,
+                "calls": []}  # fmt: skip
     shown = record.shown_call()
     judged = record.judged_calls()
     samples = f"{sum(bool(c.passed) for c in judged)}/{len(judged)} samples passed" if len(record.calls) > 1 else ""
     reasons = shown.failed_reasons() if shown is not None else []
+    calls = [{"label": c.label(), "passed": c.passed, "output": clip_marked(c.output, 2000),
+              "reasons": c.failed_reasons()}
+             for c in sorted(record.calls, key=lambda c: (repr(sorted(c.binding.items())), c.sample))
+             ] if len(record.calls) > 1 else []  # fmt: skip
     return {"model": model, "outcome": record.outcome, "output": clip_marked(shown.output if shown else None),
-            "reasons": reasons, "samples": samples, "error": clip_marked(record.error, 2000)}  # fmt: skip
+            "reasons": reasons, "samples": samples, "error": clip_marked(record.error, 2000), "calls": calls}  # fmt: skip
 
 
 def clip_marked(text: object, limit: int = OUTPUT_LIMIT) -> str | None:

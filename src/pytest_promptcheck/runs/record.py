@@ -49,15 +49,22 @@ class AssertionRecord:
     reason: str = ""
     weight: float = 1.0
     details: dict[str, Any] | None = None  # e.g. a judge's prompt and raw verdict
+    message: str | None = None  # the suite's `message:` for this assertion
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "passed": self.passed, "score": self.score, "reason": self.reason,
-                "weight": self.weight, "details": self.details}  # fmt: skip
+                "weight": self.weight, "details": self.details, "message": self.message}  # fmt: skip
+
+    def explained(self) -> str:
+        """``name: reason — message``, as reports list a failed assertion."""
+        text = f"{self.name}: {self.reason}" if self.reason else self.name
+        return f"{text} — {self.message}" if self.message else text
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AssertionRecord:
         return cls(str(data.get("name", "")), bool(data.get("passed")), float(data.get("score") or 0.0),
-                   str(data.get("reason") or ""), float(data.get("weight", 1.0)), data.get("details"))  # fmt: skip
+                   str(data.get("reason") or ""), float(data.get("weight", 1.0)), data.get("details"),
+                   data.get("message"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,12 @@ class CallRecord:
         return self.output is not None
 
     def failed_reasons(self) -> list[str]:
-        """``name: reason`` of each failed assertion."""
-        return [f"{a.name}: {a.reason}" for a in self.assertions if not a.passed]
+        """``name: reason — message`` of each failed assertion."""
+        return [a.explained() for a in self.assertions if not a.passed]
+
+    def label(self) -> str:
+        """Which call of its item, e.g. ``name='Emily' · sample 1``."""
+        return " · ".join([*(f"{k}={v!r}" for k, v in self.binding.items()), f"sample {self.sample}"])
 
     def to_json(self) -> dict[str, Any]:
         return {
