@@ -153,6 +153,7 @@ class Fault:
     retry_after_ms: int | float | None = None  # retry-after-ms header
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers (kind "status")
     message: str | None = None  # error message in the body (kind "status")
+    error_body: bytes | None = None  # kind "status": this body instead of the API's error format (other servers)
     delay: float = 0.0  # kind "slow": seconds to wait before answering normally
     body: bytes = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "mess'
     content_type: str = "application/json"  # kind "malformed": the Content-Type sent with ``body``
@@ -641,6 +642,8 @@ class LLMServer:
             if fault.kind == "drop":
                 raise _Dropped
             if fault.kind == "status":
+                if fault.error_body is not None:
+                    return Response(fault.status, fault.error_body, headers=fault.response_headers())
                 message = fault.message or f"injected HTTP {fault.status} (test server)"
                 return error_response(request.path, fault.status, message, fault.response_headers())
             if fault.kind == "malformed":

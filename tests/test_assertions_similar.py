@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +235,17 @@ def test_encoder_is_cached_and_gives_unit_vectors(tiny_model: Path) -> None:
     assert float(vector.norm()) == pytest.approx(1.0, abs=1e-5)
     assert loaded.reference("abc") is loaded.reference("abc")  # the reference embedding is memoised
     assert -1.0 <= loaded.cosine("", "thank you") <= 1.0  # an empty text does not divide by zero
+
+
+def test_sentence_transformers_max_seq_length_is_honoured(tiny_model: Path, tmp_path: Path) -> None:
+    """sentence_bert_config.json's max_seq_length cuts long texts where sentence-transformers cuts them
+    (it was the tokenizer's limit): what follows the cut no longer changes the embedding."""
+    folder = tmp_path / "st-model"
+    shutil.copytree(tiny_model, folder)
+    (folder / "sentence_bert_config.json").write_text('{"max_seq_length": 8, "do_lower_case": false}')
+    loaded, plain = encoder(str(folder)), encoder(str(tiny_model))
+    assert loaded.max_length == 8 and plain.max_length > 8
+    long = " ".join(SENTENCES)
+    longer = long + " " + SENTENCES[-1]
+    assert float(loaded.embed(long) @ loaded.embed(longer)) == pytest.approx(1.0, abs=1e-5)
+    assert float(plain.embed(long) @ plain.embed(longer)) < 0.9999

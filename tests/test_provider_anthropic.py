@@ -331,12 +331,12 @@ def test_which_key_is_sent(llm_server: LLMServer, monkeypatch: pytest.MonkeyPatc
 
 
 def test_missing_key_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only a base_url on this machine goes without a key, and only when no api_key_env is named."""
-    for base_url in ("http://127.0.0.1:9", "http://localhost:8080", "http://[::1]:8080"):
+    """Any explicit base_url goes without a key (as for openai; a proxy that wants one takes api_key_env),
+    unless an api_key_env is named; Anthropic's own API needs one."""
+    for base_url in ("http://127.0.0.1:9", "http://localhost:8080", "http://[::1]:8080", "https://gateway.example.com"):
         assert _provider(base_url).client.api_key == "not-needed"
-    for remote in ("https://gateway.example.com", None):
-        with pytest.raises(ConfigError, match=r"needs an API key: export ANTHROPIC_API_KEY=.*base_url"):
-            _provider(remote)
+    with pytest.raises(ConfigError, match=r"needs an API key: export ANTHROPIC_API_KEY=.*base_url"):
+        _provider(None)
     monkeypatch.delenv(KEY_ENV, raising=False)
     with pytest.raises(ConfigError, match=f"model 'claude' \\(anthropic\\) needs an API key: export {KEY_ENV}=...$"):
         _provider("http://127.0.0.1:9", api_key_env=KEY_ENV)

@@ -455,3 +455,55 @@ def test_engine_limits_concurrency_on_a_local_server(
     result.assert_outcomes(passed=1)
     assert llm_server.request_count == 8
     assert llm_server.peak_in_flight == 4
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (b'{"detail": "model gpt-test is not loaded"}', "model gpt-test is not loaded"),
+        (b'{"detail": [{"loc": ["body", "max_tokens"], "msg": "Input should be a valid integer"}]}',
+         "Input should be a valid integer (body.max_tokens)"),
+        (b'{"error": "the proxy has no route for gpt-test"}', "the proxy has no route for gpt-test"),
+        (b'{"status": "sad", "hint": 7}', '{"status": "sad", "hint": 7}'),  # nothing recognised: the raw body
+    ],
+)  # fmt: skip
+def test_other_servers_error_bodies_show_their_words(
+    pytester: pytest.Pytester, llm_server: LLMServer, api_key: str, body: bytes, words: str
+) -> None:
+    """FastAPI's ``detail`` (transformers serve), a bare ``error`` string, or the raw body: never just
+    "HTTP 422: Error code: 422"."""
+    llm_server.add_fault("status", status=422, error_body=body)
+    write_project(pytester, llm_server.base_url, TWO_CASES, top_lines="retries = 0")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([f"*model call failed: openai model 'gpt' (HTTP 422): *{words}*"])
+
+
+def test_every_distinct_attempt_error_is_shown(pytester: pytest.Pytester, llm_server: LLMServer, api_key: str) -> None:
+    """A first 500 that held the cause, then 429s: the final message lists both, not only the last one."""
+    llm_server.add_fault("status", status=500, message="the GPU fell over", first=1)
+    llm_server.add_fault("status", status=429, message="slow down", retry_after_ms=10)
+    write_project(pytester, llm_server.base_url, ONE_CASE, top_lines="retries = 2")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*attempt 1: HTTP 500 the GPU fell over; attempts 2-3: HTTP 429 slow down (gave up after 3 attempts in *"]
+    )
+
+
+def test_pc_model_points_a_model_at_a_local_server(
+    pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--pc-model tuned=openai:MODEL@URL replaces a python model with one served locally: no key needed."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    write_project(pytester, None, ONE_CASE, api_key_env=None)  # an openai model without base_url or key
+    result = pytester.runpytest(
+        "--pc-model", f"gpt=openai:served-model@{llm_server.base_url}", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1)
+    assert llm_server.requests[0].body["model"] == "served-model"
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["tuned"]\n[tool.promptcheck.model.tuned]\n'
+                               'provider = "python"\nfunction = "nowhere:nothing"\n')  # fmt: skip
+    result = pytester.runpytest("--pc-model", f"tuned=openai:m@v1@{llm_server.base_url}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert llm_server.requests[-1].body["model"] == "m@v1"  # a model id may hold "@" itself

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_pyproject
+from llm_server import LLMServer, Reply
 
 APP = """
 import json
@@ -77,3 +78,35 @@ def test_reasons_messages_and_every_output_reach_the_reports(ran: Path) -> None:
         assert output in html
         assert output in junit
     assert "name='Jamal' · sample 0" in html  # every call is labelled by its counterfactual value
+
+
+def test_records_name_the_resolved_endpoint_and_what_the_server_served(
+    pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """model and base_url from ${ENV}: records and failure headers show the resolved values (user info
+    scrubbed) and the model the server said it served, not '${PC_TEST_MODEL}'."""
+    monkeypatch.setenv("PC_TEST_MODEL", "gpt-test")
+    monkeypatch.setenv("PC_TEST_URL", llm_server.base_url.replace("http://", "http://user:secret@"))
+    llm_server.responder = lambda request: Reply("wrong", model="gpt-test-2026-01-01")
+    pytester.makepyprojecttoml(
+        """
+        [tool.promptcheck]
+        models = ["gpt"]
+        [tool.promptcheck.model.gpt]
+        provider = "openai"
+        model = "${PC_TEST_MODEL}"
+        base_url = "${PC_TEST_URL}"
+        """
+    )
+    pytester.makefile(".prompts.yaml", test_one='prompts: {p: "hi"}\ncases: [{id: c, assert: [{equals: right}]}]\n')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["case 'c' · prompt p · model gpt (openai:gpt-test)"])
+    (results,) = (pytester.path / ".promptcheck" / "runs").glob("*/results.jsonl")
+    (line,) = [json.loads(text) for text in results.read_text().splitlines()]
+    assert (line["served"], line["base_url"], line["served_model"]) == (
+        "openai:gpt-test",
+        llm_server.base_url,
+        "gpt-test-2026-01-01",
+    )
+    assert "secret" not in results.read_text()

@@ -82,9 +82,25 @@ class ModelConfig:
         return interpolate(str(raw), what=f"model {self.name!r} {field_name}") or None
 
     def describe(self) -> str:
-        """What is served, for messages and records: ``transformers:path (+adapter)``, ``openai:gpt-4o``."""
+        """What is configured to be served: ``transformers:path (+adapter)``, ``openai:gpt-4o`` (``${ENV}`` as written:
+        the identity of calls and cache keys, stable whatever the environment)."""
         target = self.model or self.path or self.function or "?"
         return f"{self.provider}:{target}" + (f" + adapter {self.adapter}" if self.adapter else "")
+
+    def resolved_or_raw(self, field_name: str) -> str | None:
+        """The field with ``${ENV}`` filled in, or as written when a variable is unset."""
+        try:
+            return self.resolved(field_name)
+        except ConfigError:
+            return getattr(self, field_name)
+
+    def describe_resolved(self) -> str:
+        """What is served, with ``${ENV}`` filled in: for records and failure headers."""
+        target = (
+            self.resolved_or_raw("model") or self.resolved_or_raw("path") or self.resolved_or_raw("function") or "?"
+        )
+        adapter = self.resolved_or_raw("adapter")
+        return f"{self.provider}:{target}" + (f" + adapter {adapter}" if adapter else "")
 
 
 @dataclass(frozen=True)
@@ -296,6 +312,8 @@ def check_model_names(project: ProjectConfig) -> None:
 def parse_model_spec(spec: str, *, existing: Mapping[str, ModelConfig], cwd: Path) -> tuple[str, ModelConfig]:
     """Parse ``NAME=PROVIDER:TARGET`` (``hf:PATH``, ``openai:MODEL``, ``anthropic:MODEL``, ``python:mod:func``).
 
+    ``openai:MODEL@URL`` and ``anthropic:MODEL@URL`` (URL starting http:// or https://) also set the
+    base URL, so a model can be pointed at a local server from the command line (no key needed).
     For an existing model only what is served changes; params, price, concurrency and batch_size stay,
     so both sides of a comparison keep identical generation settings.
     """
@@ -313,12 +331,16 @@ def parse_model_spec(spec: str, *, existing: Mapping[str, ModelConfig], cwd: Pat
     elif provider == "python":
         served["function"] = rest
     else:
-        served["model"] = rest
+        model, at, url = rest.rpartition("@")
+        if at and model and url.startswith(("http://", "https://")):  # model ids may hold "@" themselves
+            served.update(model=model, base_url=url)
+        else:
+            served["model"] = rest
     old = existing.get(name)
     if old is None:
         return name, ModelConfig(name=name, source=f"--pc-model {spec}", **served)
     if old.provider != provider:
-        served.update(base_url=None, api_key_env=None, options={})
+        served.update(base_url=served.get("base_url"), api_key_env=None, options={})
     return name, replace(old, source=f"--pc-model {spec}", **served)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 
 def clip(text: str, limit: int) -> str:
@@ -31,3 +32,13 @@ def shown_path(path: Path, base: Path) -> str:
         return path.relative_to(base).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def safe_url(url: str | None) -> str | None:
+    """A base URL without user info or query (where credentials hide); unresolved ``${ENV}`` stays as written."""
+    if not url or "${" in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

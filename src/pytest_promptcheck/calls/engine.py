@@ -209,6 +209,7 @@ class Engine:
         limiter = self._limiter(model)
         started = time.monotonic()
         attempt = 0
+        failures: list[ProviderError] = []  # every attempt's error: the first often holds the cause
         while True:
             attempt += 1
             error = None
@@ -225,9 +226,10 @@ class Engine:
                 if cache is not None and stored_as is not None:
                     cache.put(stored_as, completion)  # only answers are stored, never errors
                 return self._answered(key, model, request, completion)
+            failures.append(error)
             if not error.retryable or attempt > self.policy.max_retries:
                 self.stats.failed += 1
-                raise _gave_up(error, attempt, time.monotonic() - started)
+                raise _gave_up(failures, time.monotonic() - started)
             self.stats.retries += 1
             await asyncio.sleep(self.policy.delay(attempt, error, self._rng))
 
@@ -304,12 +306,26 @@ async def _with_timeout(call: Coroutine[Any, Any, Completion], seconds: float) -
     return await asyncio.wait_for(call, seconds)  # pragma: no cover - Python 3.10
 
 
-def _gave_up(error: ProviderError, attempts: int, elapsed: float) -> ProviderError:
+def _gave_up(failures: list[ProviderError], elapsed: float) -> ProviderError:
+    """The last error, saying how many attempts were made and, when they differ, what each one got:
+    ``attempt 1: HTTP 500 ...; attempts 2-5: HTTP 429 ...``."""
+    last, attempts = failures[-1], len(failures)
     if attempts == 1:
-        return error
+        return last
+    runs: list[tuple[int, int, str]] = []  # (first attempt, last attempt, what it got)
+    for number, failure in enumerate(failures, 1):
+        said = (f"HTTP {failure.status} " if failure.status is not None else "") + failure.detail
+        if runs and runs[-1][2] == said:
+            runs[-1] = (runs[-1][0], number, said)
+        else:
+            runs.append((number, number, said))
+    if len(runs) == 1:
+        detail = last.detail
+    else:
+        detail = "; ".join(f"attempt {a}: {s}" if a == b else f"attempts {a}-{b}: {s}" for a, b, s in runs)
     return ProviderError(
-        error.provider, error.model, f"{error.detail} (gave up after {attempts} attempts in {elapsed:.1f} s)",
-        status=error.status, retryable=False,
+        last.provider, last.model, f"{detail} (gave up after {attempts} attempts in {elapsed:.1f} s)",
+        status=last.status, retryable=False,
     )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from ..runs import record
 from ..runs.record import AssertionRecord, CallRecord, ItemRecord
 from ..session import get_session
 from ..suites.model import Case, PromptVariant, Suite
-from ..textutil import clip
+from ..textutil import clip, safe_url
 from ..verdicts.base import CheckContext
 from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
 from ..verdicts.model_graded import JUDGE_UNREADABLE
@@ -193,7 +193,8 @@ class PromptItem(pytest.Item):
             variant=self.variant.name,
             model=self.model.name,
             provider=self.model.provider,
-            served=self.model.describe(),
+            served=self.model.describe_resolved(),
+            base_url=safe_url(self.model.resolved_or_raw("base_url")),
             side=project.side_of(self.model.name),
             tags=tuple(self.case.tags),
             ideal=self.case.ideal,
@@ -217,6 +218,7 @@ class PromptItem(pytest.Item):
             seed=call.request.seed,
             output=completion.output,
             finish_reason=completion.finish_reason,
+            served_model=completion.served_model,
             input_tokens=completion.usage.input_tokens,
             output_tokens=completion.usage.output_tokens,
             latency_ms=completion.latency_ms,
@@ -276,7 +278,8 @@ class PromptItem(pytest.Item):
         return user if len(user) else traceback
 
     def _header(self) -> str:
-        return f"case {self.case.id!r} · prompt {self.variant.name} · model {self.model.name} ({self.model.describe()})"
+        model = self.model
+        return f"case {self.case.id!r} · prompt {self.variant.name} · model {model.name} ({model.describe_resolved()})"
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.line - 1, f"case: {self.name}"

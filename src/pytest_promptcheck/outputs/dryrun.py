@@ -30,7 +30,7 @@ def dry_run_lines(items: Iterable[tuple[str, ModelConfig, list[Call]]], *, verbo
             prices[name] = model.price
             if verbose:
                 extra = "".join(f" {k}={v}" for k, v in call.binding.items())
-                yield f"  {nodeid} sample {call.sample}{extra}: {model.describe()}"
+                yield f"  {nodeid} sample {call.sample}{extra}: {model.describe_resolved()}"
     total_calls = sum(calls.values())
     total_cost = 0.0
     for name in sorted(calls):

@@ -188,7 +188,7 @@ def _comparison(comparison: Comparison, margin: float) -> Iterator[str]:
     tally = f"({_plural(counts.b, 'regression')} vs {_plural(counts.c, 'improvement')})"
     if stats.on_samples:  # items with several calls: the test uses each case's share of passing calls
         gate_tests = " (what the gate tests)" if stats.method == "pooled" or len(stats.by_variant) < 2 else ""
-        yield (f"  one-sided exact sign-flip test over {stats.cases} cases on the share of passing samples"
+        yield (f"  one-sided exact sign-flip test over {stats.cases} cases on the share of passing calls"
                f"{gate_tests}: p = {_p(stats.pooled_p)} {tally}")  # fmt: skip
     elif stats.cases == counts.n:  # one pair per case: the exact McNemar test
         yield f"  one-sided exact McNemar{' mid-p' if stats.mid_p else ''} p = {_p(stats.pooled_p)} {tally}"

@@ -103,16 +103,40 @@ def provider_error(
 
 
 def status_message(exc: Any, server_words: ServerWords) -> str:
-    """The server's own words from the error body (each API words it its own way), else the SDK's."""
+    """The server's own words from the error body (each API words it its own way, and so do the servers
+    in front of models: FastAPI's ``detail``, a bare ``error`` string), else the SDK's and the raw body."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
-        words = server_words(body)
+        words = server_words(body) or _common_words(body)
         if words:
             return words
     message = str(getattr(exc, "message", exc))
+    if isinstance(body, (dict, list)):  # JSON nobody recognised: show it rather than "Error code: 422"
+        body = json.dumps(body, ensure_ascii=False)
     if isinstance(body, str) and body.strip():  # e.g. a proxy's HTML error page
         message += f" - {clip(' '.join(body.split()), 200)}"
     return message
+
+
+def _common_words(body: dict[str, Any]) -> str | None:
+    """``{"detail": "..."}``, ``{"detail": [{"msg": ..., "loc": [...]}]}`` (FastAPI, transformers serve) and
+    ``{"error": "..."}``."""
+    detail = body.get("detail")
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()
+    if isinstance(detail, list):
+        parts = []
+        for entry in detail:
+            if isinstance(entry, dict) and entry.get("msg"):
+                loc = entry.get("loc")
+                where_ = ".".join(map(str, loc)) if isinstance(loc, list) and loc else ""
+                parts.append(f"{entry['msg']} ({where_})" if where_ else str(entry["msg"]))
+        if parts:
+            return "; ".join(parts)
+    error = body.get("error")
+    if isinstance(error, str) and error.strip():
+        return error.strip()
+    return None
 
 
 def where(base_url: str) -> str:

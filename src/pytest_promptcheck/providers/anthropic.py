@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
@@ -50,8 +49,7 @@ _FINISH_REASONS = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-_LOCAL_HOSTS = frozenset({"localhost", "::1"})
-_KEY_HINT = " (or set base_url for a local server on localhost, which needs none)"
+_KEY_HINT = " (or set base_url for a local or proxy server, which needs none)"
 
 
 class AnthropicProvider:
@@ -70,7 +68,7 @@ class AnthropicProvider:
             api_key=api_key(
                 model,
                 env_default="ANTHROPIC_API_KEY",
-                keyless=_is_local(base_url),
+                keyless=bool(base_url),  # an explicit server: its own key, if any, comes from api_key_env
                 hint="" if model.api_key_env else _KEY_HINT,
             ),
             base_url=base_url,
@@ -174,11 +172,6 @@ def _texts(content: list[Any]) -> Iterable[str]:
     for block in content:
         if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
             yield block["text"]
-
-
-def _is_local(base_url: str | None) -> bool:
-    host = urlsplit(base_url or "").hostname or ""
-    return host in _LOCAL_HOSTS or host.startswith("127.")
 
 
 def _typed_words(body: dict[str, Any]) -> str | None:

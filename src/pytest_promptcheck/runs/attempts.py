@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ModelConfig, ProjectConfig
+from ..textutil import safe_url
 from .folder import read_manifest, run_folders
-from .manifest import model_hashes, safe_url, suite_hashes
+from .manifest import model_hashes, suite_hashes
 
 
 def gate_identity(project: ProjectConfig, rootdir: Path, suites: set[str]) -> dict[str, Any] | None:
@@ -34,7 +35,10 @@ def gate_identity(project: ProjectConfig, rootdir: Path, suites: set[str]) -> di
 
 
 def _model(model: ModelConfig, rootdir: Path) -> dict[str, Any]:
-    identity: dict[str, Any] = {"served": model.describe(), "base_url": safe_url(model.base_url)}
+    identity: dict[str, Any] = {
+        "served": model.describe_resolved(),
+        "base_url": safe_url(model.resolved_or_raw("base_url")),
+    }
     with contextlib.suppress(OSError):  # a checkpoint that cannot be read: the model id stands for it
         identity.update(model_hashes(model, rootdir, None))
     return identity

@@ -142,7 +142,7 @@ def _rule(stats: PairedStats, gate: GateConfig) -> str:
 def _test_name(stats: PairedStats) -> str:
     mid = ", mid-p" if stats.mid_p else ""
     if stats.on_samples and (stats.method == "pooled" or len(stats.by_variant) < 2):
-        return f"one-sided exact sign-flip test over cases on the share of passing samples{mid}"
+        return f"one-sided exact sign-flip test over cases on the share of passing calls{mid}"
     if len(stats.by_variant) < 2 or stats.cases == stats.counts.n:
         return f"one-sided exact McNemar{mid}"
     if stats.method == "holm":

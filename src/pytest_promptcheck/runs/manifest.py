@@ -15,7 +15,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -23,6 +22,7 @@ from .. import __version__
 from ..config import ModelConfig, ProjectConfig
 from ..providers.identity import content_hash, function_identity, local_folders
 from ..stores.response_cache import ResponseCache, cache_path
+from ..textutil import safe_url
 from .record import RECORD_VERSION
 
 
@@ -84,12 +84,12 @@ def _model(
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "provider": model.provider,
-        "served": model.describe(),
+        "served": model.describe_resolved(),
         "model": model.model,
         "path": model.path,
         "adapter": model.adapter,
         "function": model.function,
-        "base_url": safe_url(model.base_url),
+        "base_url": safe_url(model.resolved_or_raw("base_url")),
         "params": model.params,
         "price": model.price,
         "options": model.options,
@@ -145,16 +145,6 @@ def _file_sha256(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-def safe_url(url: str | None) -> str | None:
-    """A base URL without user info or query (where credentials hide); ``${ENV}`` references stay as written."""
-    if not url or "${" in url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _open_quietly(path: Path | None) -> ResponseCache | None:

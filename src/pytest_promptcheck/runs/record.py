@@ -10,10 +10,10 @@ call: the item's fields, then ``run`` and ``index``, then the call's, usage nest
      "case": "refund", "variant": "terse", "model": "tuned", "provider": "openai",
      "served": "openai:gpt-4o-mini", "side": "candidate", "tags": ["billing"], "ideal": "billing",
      "outcome": "failed", "error": null, "threshold": null, "min_pass": null, "suite_metrics": {},
-     "sampled": false, "confirmations": [],
+     "base_url": "http://127.0.0.1:8000/v1", "sampled": false, "confirmations": [],
      "run": "20261128T082307.123Z-cc1b56", "index": 0,
      "sample": 0, "binding": {}, "messages": [{"role": "user", "content": "..."}], "params": {},
-     "seed": 1234, "output": "account", "finish_reason": "stop",
+     "seed": 1234, "output": "account", "finish_reason": "stop", "served_model": "gpt-4o-mini-2024-07-18",
      "usage": {"input_tokens": 12, "output_tokens": 1}, "latency_ms": 80.2, "cost": null,
      "cached": false, "passed": false, "score": 0.0,
      "assertions": [{"name": "equals 'billing'", "passed": false, "score": 0.0,
@@ -82,6 +82,7 @@ class CallRecord:
     seed: int | None = None
     output: str | None = None
     finish_reason: str | None = None
+    served_model: str | None = None  # what the server said it served (the response's `model`)
     input_tokens: int | None = None
     output_tokens: int | None = None
     latency_ms: float | None = None
@@ -107,6 +108,7 @@ class CallRecord:
         return {
             "sample": self.sample, "binding": self.binding, "messages": list(self.messages), "params": self.params,
             "seed": self.seed, "output": self.output, "finish_reason": self.finish_reason,
+            "served_model": self.served_model,
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
             "latency_ms": self.latency_ms, "cost": self.cost, "cached": self.cached, "passed": self.passed,
             "score": self.score, "assertions": [a.to_json() for a in self.assertions],
@@ -123,6 +125,7 @@ class CallRecord:
             seed=data.get("seed"),
             output=data.get("output"),
             finish_reason=data.get("finish_reason"),
+            served_model=data.get("served_model"),
             input_tokens=usage.get("input_tokens"),
             output_tokens=usage.get("output_tokens"),
             latency_ms=data.get("latency_ms"),
@@ -144,7 +147,7 @@ class ItemRecord:
     variant: str
     model: str
     provider: str
-    served: str  # what the model config says is served, e.g. ``openai:gpt-4o-mini``
+    served: str  # what the model config says is served, ``${ENV}`` resolved, e.g. ``openai:gpt-4o-mini``
     side: str | None  # "baseline", "candidate" or None
     tags: tuple[str, ...]
     ideal: str | None
@@ -154,6 +157,7 @@ class ItemRecord:
     min_pass: float | None
     calls: tuple[CallRecord, ...]
     suite_metrics: dict[str, Any] = field(default_factory=dict)  # the suite's `metrics:` (thresholds)
+    base_url: str | None = None  # the endpoint, resolved, without user info or query
     sampled: bool = False  # outputs vary between samples (temperature > 0, repeats or a judge)
     confirmations: tuple[bool, ...] = ()  # verdicts of the gate's re-samples of a critical case (`confirm`)
     version: int = RECORD_VERSION
@@ -182,7 +186,7 @@ class ItemRecord:
             "variant": self.variant, "model": self.model, "provider": self.provider, "served": self.served,
             "side": self.side, "tags": list(self.tags), "ideal": self.ideal, "outcome": self.outcome,
             "error": self.error, "threshold": self.threshold, "min_pass": self.min_pass,
-            "suite_metrics": self.suite_metrics, "sampled": self.sampled,
+            "suite_metrics": self.suite_metrics, "base_url": self.base_url, "sampled": self.sampled,
             "confirmations": list(self.confirmations),
         }  # fmt: skip
 
@@ -213,6 +217,7 @@ class ItemRecord:
             min_pass=data.get("min_pass"),
             calls=tuple(found),
             suite_metrics=dict(data.get("suite_metrics") or {}),
+            base_url=data.get("base_url"),
             sampled=bool(data.get("sampled")),
             confirmations=tuple(bool(v) for v in data.get("confirmations") or ()),
             version=version,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ class Encoder:
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"`similar`: cannot load the embedding model in {folder}: {exc}") from None
         limit = getattr(self.model.config, "max_position_embeddings", None) or 512
-        self.max_length = int(min(self.tokenizer.model_max_length, limit))
+        self.max_length = int(min(self.tokenizer.model_max_length, limit, _max_seq_length(folder) or limit))
         self._references: dict[str, Any] = {}
 
     def embed(self, text: str) -> Any:
@@ -100,6 +101,18 @@ class Encoder:
     def cosine(self, reference: str, text: str) -> float:
         value = float(self.torch.dot(self.reference(reference), self.embed(text)))
         return max(-1.0, min(1.0, value))
+
+
+def _max_seq_length(folder: str) -> int | None:
+    """The sentence-transformers ``max_seq_length`` (sentence_bert_config.json), which its models were
+    trained to embed at: texts beyond it score as sentence-transformers would only when cut there too."""
+    try:
+        value = json.loads((Path(folder) / "sentence_bert_config.json").read_text(encoding="utf-8")).get(
+            "max_seq_length"
+        )
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 @functools.lru_cache(maxsize=4)
