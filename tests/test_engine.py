@@ -216,6 +216,27 @@ def test_repeated_429s_lower_concurrency_and_successes_restore_it() -> None:
     assert 2 < limits[3] <= 16
 
 
+def test_a_burst_of_429s_halves_once() -> None:
+    """16 calls in flight all answered 429: one cut (16 -> 8), as TCP halves once per round trip; a 429
+    on a call sent after the cut cuts again; other outcomes (a 500, a timeout, a success) never cut
+    and each gives a slot back."""
+
+    async def scenario() -> list[int]:
+        limiter = AdaptiveLimiter(16)
+        tickets = [await limiter.acquire() for _ in range(16)]
+        for ticket in tickets:
+            limiter.release(ticket, rate_limited=True)
+        seen = [limiter.limit]
+        limiter.release(await limiter.acquire(), rate_limited=True)  # sent after the cut: a new signal
+        seen.append(limiter.limit)
+        for _ in range(3):
+            limiter.release(await limiter.acquire(), rate_limited=False)  # a 500 or a timeout: no cut
+        seen.append(limiter.limit)
+        return seen
+
+    assert asyncio.run(scenario()) == [8, 4, 7]
+
+
 def test_env_base_url_on_loopback_keeps_the_local_default(
     pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -213,14 +213,14 @@ class Engine:
         while True:
             attempt += 1
             error = None
-            await limiter.acquire()
+            ticket = await limiter.acquire()
             try:
                 completion = await self._attempt(provider, model, request)
             except ProviderError as exc:
                 error = exc
             finally:
                 rate_limited = error is not None and error.status == 429
-                limiter.release(rate_limited=rate_limited)
+                limiter.release(ticket, rate_limited=rate_limited)
                 self.stats.peak_in_flight[model.name] = limiter.peak
             if error is None:
                 if cache is not None and stored_as is not None:
