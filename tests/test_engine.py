@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -259,3 +260,94 @@ def test_a_collection_error_makes_no_call(pytester: pytest.Pytester, llm_server:
     assert llm_server.request_count == 0
     assert pytester.runpytest("--continue-on-collection-errors").ret == 1  # then the good suite runs
     assert llm_server.request_count == 10
+
+
+TIMED_APP = """
+import json, time
+from pathlib import Path
+
+
+def timed(messages, params):
+    start = time.perf_counter()
+    time.sleep(0.05)
+    took = (time.perf_counter() - start) * 1000
+    with Path("own.jsonl").open("a") as log:
+        log.write(json.dumps({"prompt": messages[-1]["content"], "ms": took}) + "\\n")
+    return messages[-1]["content"]
+"""
+
+SLOW_PROVIDER = """
+import time
+from pytest_promptcheck import Completion
+
+
+class Slow:
+    async def complete(self, request):
+        return Completion(output=request.messages[-1]["content"])
+
+    async def aclose(self):
+        pass
+
+
+def create(model, context):
+    time.sleep(2)  # e.g. loading a large checkpoint
+    return Slow()
+
+
+def pytest_promptcheck_register_providers(registry):
+    registry.register("slow", create)
+"""
+
+
+def _latencies(pytester: pytest.Pytester, model: str) -> list[tuple[str, float]]:
+    (results,) = (pytester.path / ".promptcheck" / "runs").glob("*/results.jsonl")
+    lines = [json.loads(text) for text in results.read_text().splitlines()]
+    return [(line["messages"][-1]["content"], line["latency_ms"]) for line in lines if line["model"] == model]
+
+
+def _two_models(pytester: pytest.Pytester, base_url: str, other: str, cases: int = 12) -> None:
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.promptcheck]
+        models = ["gpt", "other"]
+        cache = "off"
+        [tool.promptcheck.model.gpt]
+        provider = "openai"
+        model = "gpt-test"
+        base_url = "{base_url}"
+        [tool.promptcheck.model.other]
+        {other}
+        """
+    )
+    lines = ['prompts: {p: "{{ x }}"}', "cases:"]
+    lines += [f"  - {{id: c{i}, vars: {{x: 'reply {i}'}}, assert: [{{equals: 'reply {i}'}}]}}" for i in range(cases)]
+    pytester.makefile(".prompts.yaml", test_two="\n".join(lines) + "\n")
+
+
+def test_a_python_model_beside_an_sdk_model_records_its_own_time(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    """Latency is the call's own time: a python model's recorded latency stays within 2x its own
+    measurement + 50 ms while an openai model shares the run, also when its 32 calls in flight wait
+    for the engine's worker threads (that wait was recorded as the model's latency)."""
+    pytester.makepyfile(timedapp=TIMED_APP)
+    model = 'provider = "python"\nfunction = "timedapp:timed"\nconcurrency = 32'
+    _two_models(pytester, llm_server.base_url, model, cases=40)
+    # a fresh process: the SDK's import is part of creating its provider, as in a user's run
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=80)
+    own = {e["prompt"]: e["ms"] for e in map(json.loads, (pytester.path / "own.jsonl").read_text().splitlines())}
+    recorded = _latencies(pytester, "other")
+    assert len(recorded) == 40
+    assert all(ms <= 2 * own[prompt] + 50 for prompt, ms in recorded), (recorded, own)
+
+
+def test_a_slow_provider_creation_does_not_delay_other_models(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+    """A provider that takes 2 s to create (a checkpoint loading) leaves the openai model's recorded
+    latencies within 2x the server's own 100 ms + 50 ms."""
+    llm_server.set_latency(0.1)
+    pytester.makeconftest(SLOW_PROVIDER)
+    _two_models(pytester, llm_server.base_url, 'provider = "slow"')
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=24)
+    recorded = _latencies(pytester, "gpt")
+    assert len(recorded) == 12
+    assert all(ms <= 2 * 100 + 50 for _, ms in recorded), recorded

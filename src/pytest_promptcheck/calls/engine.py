@@ -96,6 +96,8 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._providers: dict[str, Provider | BaseException] = {}
+        self._creations: dict[str, asyncio.Future[Provider | BaseException]] = {}
+        self._creating = threading.Lock()
         self._limiters: dict[str, AdaptiveLimiter] = {}
         self._calls: dict[str, concurrent.futures.Future[Completion]] = {}
         self._identities: dict[str, asyncio.Future[str]] = {}
@@ -163,17 +165,31 @@ class Engine:
             future.set_exception(exc)
         return future
 
-    def _provider(self, model: ModelConfig, factory: ProviderFactory) -> Provider:
+    async def _provider(self, model: ModelConfig, factory: ProviderFactory) -> Provider:
+        """The model's provider, created once, in a worker thread.
+
+        Creating one can take seconds (an SDK's import, loading a checkpoint); on the loop thread that
+        would stall every other model's calls while their clocks run. Creations are serialised
+        (``_creating``): two at once raced on transformers' lazy imports.
+        """
         found = self._providers.get(model.name)
         if found is None:
-            try:
-                found = factory(model, self.context)  # on the loop thread: clients bind to this loop
-            except Exception as exc:  # e.g. a missing API key: every call of this model gets the same error
-                found = exc
-            self._providers[model.name] = found
+            pending = self._creations.get(model.name)
+            if pending is None:
+                pending = self._creations[model.name] = asyncio.ensure_future(
+                    asyncio.to_thread(self._create, model, factory)
+                )
+            found = self._providers[model.name] = await pending
         if isinstance(found, BaseException):
             raise found
         return found
+
+    def _create(self, model: ModelConfig, factory: ProviderFactory) -> Provider | BaseException:
+        with self._creating:
+            try:
+                return factory(model, self.context)
+            except Exception as exc:  # e.g. a missing API key: every call of this model gets the same error
+                return exc
 
     def _limiter(self, model: ModelConfig) -> AdaptiveLimiter:
         limiter = self._limiters.get(model.name)
@@ -191,7 +207,7 @@ class Engine:
     async def _compute_identity(self, model: ModelConfig, factory: ProviderFactory) -> str:
         # Local weights are hashed without loading them, so a fully cached run never loads a model.
         local = await asyncio.to_thread(model_identity_without_provider, model, self.stores.cache)
-        identity = local if local is not None else provider_identity(self._provider(model, factory), model)
+        identity = local if local is not None else provider_identity(await self._provider(model, factory), model)
         self._known_identities[model.name] = identity
         return identity
 
@@ -205,7 +221,7 @@ class Engine:
             if hit is not None:
                 self.stats.cache_hits += 1
                 return self._answered(key, model, request, hit)
-        provider = self._provider(model, factory)
+        provider = await self._provider(model, factory)
         limiter = self._limiter(model)
         started = time.monotonic()
         attempt = 0

@@ -11,7 +11,9 @@ import asyncio
 import importlib
 import inspect
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +64,18 @@ class PythonProvider:
         params = dict(request.params)
         if request.seed is not None:
             params.setdefault("seed", request.seed)
+        # The clock runs around the function only, not while a worker thread is awaited: latency is
+        # the model's own time, whatever else the run does.
         if self.is_async:
+            start = time.perf_counter()
             result = await self.function(messages, params)
+            elapsed = time.perf_counter() - start
         else:
-            result = await asyncio.to_thread(self.function, messages, params)
-        return _to_completion(result, self.model)
+            result, elapsed = await asyncio.to_thread(_timed, self.function, messages, params)
+        completion = _to_completion(result, self.model)
+        if completion.latency_ms is None:
+            completion = replace(completion, latency_ms=elapsed * 1000)
+        return completion
 
     def identity(self) -> str:
         """What the response cache keys on: the function's module:qualname and a hash of its source."""
@@ -76,6 +85,12 @@ class PythonProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+def _timed(function: Callable[..., Any], messages: list[dict[str, Any]], params: dict[str, Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = function(messages, params)
+    return result, time.perf_counter() - start
 
 
 def _to_completion(result: Any, model: ModelConfig) -> Completion:
