@@ -351,3 +351,16 @@ def test_a_slow_provider_creation_does_not_delay_other_models(pytester: pytest.P
     recorded = _latencies(pytester, "gpt")
     assert len(recorded) == 12
     assert all(ms <= 2 * 100 + 50 for _, ms in recorded), recorded
+
+
+def test_a_dead_endpoint_costs_one_call_not_every_call(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+    """Every connection dropped: the model's first call probes the endpoint with its 5 attempts, and the
+    other 9 items fail at once naming the endpoint (it was 10 calls x 5 attempts)."""
+    llm_server.add_fault("drop")
+    write_project(pytester, llm_server.base_url, 10)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=10)
+    assert llm_server.request_count == 5  # retries = 4: one call's attempts
+    result.stdout.fnmatch_lines(
+        [f"*the endpoint did not answer this model's first call: connection to {llm_server.url}*failed*"]
+    )

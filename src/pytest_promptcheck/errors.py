@@ -79,12 +79,14 @@ class ProviderError(PromptcheckError):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        connection: bool = False,
     ) -> None:
         self.provider = provider
         self.model = model
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.connection = connection  # no answer at all: refused, dropped, unresolvable (not a timeout)
         self.detail = message
         status_part = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{provider} model {model!r}{status_part}: {message}")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..stores.cassettes import CallLog, CassetteIndex
     from ..stores.response_cache import ResponseCache
 
+_REMOTE_PROVIDERS = frozenset({"openai", "anthropic"})  # HTTP endpoints: probed by their first call
 _LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
 _DEFAULT_BATCH_SIZE = 16
 _GRACE_S = 1.0  # the engine's own timeout fires this much after the provider's, so theirs reports first
@@ -97,6 +98,9 @@ class Engine:
         self._lock = threading.Lock()
         self._providers: dict[str, Provider | BaseException] = {}
         self._creations: dict[str, asyncio.Future[Provider | BaseException]] = {}
+        # The first call of each remote model probes its endpoint; the others wait for it: a dead
+        # endpoint then costs one call's retries, not every call's (None: it answered).
+        self._probes: dict[str, asyncio.Future[ProviderError | None]] = {}
         self._creating = threading.Lock()
         self._limiters: dict[str, AdaptiveLimiter] = {}
         self._calls: dict[str, concurrent.futures.Future[Completion]] = {}
@@ -222,6 +226,29 @@ class Engine:
                 self.stats.cache_hits += 1
                 return self._answered(key, model, request, hit)
         provider = await self._provider(model, factory)
+        probe = self._probes.get(model.name)
+        probing = probe is None and model.provider in _REMOTE_PROVIDERS
+        if probing:
+            probe = self._probes[model.name] = asyncio.get_running_loop().create_future()
+        elif probe is not None:
+            dead = await asyncio.shield(probe)
+            if dead is not None:
+                self.stats.failed += 1
+                raise ProviderError(
+                    dead.provider, dead.model, f"the endpoint did not answer this model's first call: {dead.detail}; "
+                    "its other calls were not made", status=dead.status,
+                )  # fmt: skip
+        try:
+            return await self._attempts(model, provider, request, key, stored_as, probe if probing else None)
+        finally:
+            if probing and probe is not None and not probe.done():
+                probe.set_result(None)  # cancelled, or failed otherwise: let the waiting calls try themselves
+
+    async def _attempts(
+        self, model: ModelConfig, provider: Provider, request: ModelRequest, key: str, stored_as: str | None,
+        probe: asyncio.Future[ProviderError | None] | None,
+    ) -> Completion:  # fmt: skip
+        cache = self.stores.cache
         limiter = self._limiter(model)
         started = time.monotonic()
         attempt = 0
@@ -239,13 +266,20 @@ class Engine:
                 limiter.release(ticket, rate_limited=rate_limited)
                 self.stats.peak_in_flight[model.name] = limiter.peak
             if error is None:
+                if probe is not None and not probe.done():
+                    probe.set_result(None)
                 if cache is not None and stored_as is not None:
                     cache.put(stored_as, completion)  # only answers are stored, never errors
                 return self._answered(key, model, request, completion)
             failures.append(error)
+            if probe is not None and not probe.done() and not error.connection:
+                probe.set_result(None)  # the server answered (if with an error): the others may go
             if not error.retryable or attempt > self.policy.max_retries:
                 self.stats.failed += 1
-                raise _gave_up(failures, time.monotonic() - started)
+                final = _gave_up(failures, time.monotonic() - started)
+                if probe is not None and not probe.done():
+                    probe.set_result(final)  # never answered: the endpoint is down
+                raise final
             self.stats.retries += 1
             await asyncio.sleep(self.policy.delay(attempt, error, self._rng))
 

@@ -46,7 +46,9 @@ async def guarded(
         raise error(f"no response within {timeout:g} s (timeout)", retryable=True) from None
     except sdk.APIConnectionError as exc:
         cause = exc.__cause__ or exc
-        raise error(f"connection to {where(base_url)} failed: {cause}", retryable=True) from None
+        failed = error(f"connection to {where(base_url)} failed: {cause}", retryable=True)
+        failed.connection = True
+        raise failed from None
     except sdk.APIStatusError as exc:
         status = exc.status_code
         retryable = status in RETRYABLE_STATUS or status >= 500
