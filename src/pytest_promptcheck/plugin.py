@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import hookspecs, options
 from .session import SESSION_KEY, PromptSession, get_session
+
+if TYPE_CHECKING:
+    from .listeners.run_end import RunEnd
 
 _SKIP_DIRS = frozenset({"__snapshots__", "cassettes"})
 
@@ -110,7 +113,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     write_summary(terminalreporter, _section(state, end), end.after_section() if end is not None else [])
 
 
-def _section(state: PromptSession, end: Any) -> list[str]:
+def _section(state: PromptSession, end: RunEnd | None) -> list[str]:
     """The promptcheck section: the dry-run listing, else the run summary, else the outcome tally."""
     if state.project.dry_run:
         return state.dry_run_lines

@@ -76,15 +76,24 @@ def _result_lines(result: CheckResult, *, weighted: bool) -> list[str]:
             lines.append(f"      {outcome.reason}")
         lines.extend("      " + d for d in _diff(outcome.expected, outcome.got))
         return lines
-    where = f"at {outcome.path}: " if outcome.path else ""
-    negated = "not " if result.assertion.negate and outcome.definite else ""
     if outcome.expected is not None or outcome.got is not None:
-        lines.append(f"      {where}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}")
+        lines.append(f"      {_expected_got(result)}")
         if outcome.reason:
             lines.append(f"      ({outcome.reason})")
     elif outcome.reason:
-        lines.append(f"      {where}{outcome.reason}")
+        lines.append(f"      {_where(result)}{outcome.reason}")
     return lines
+
+
+def _where(result: CheckResult) -> str:
+    return f"at {result.outcome.path}: " if result.outcome.path else ""
+
+
+def _expected_got(result: CheckResult) -> str:
+    """``at $.x: expected [not ]'a', got 'b'`` (``not`` when a negated assertion decided)."""
+    outcome = result.outcome
+    negated = "not " if result.assertion.negate and outcome.definite else ""
+    return f"{_where(result)}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}"
 
 
 def explain(result: CheckResult) -> str:
@@ -95,12 +104,10 @@ def explain(result: CheckResult) -> str:
     if outcome.diff and isinstance(outcome.expected, str) and isinstance(outcome.got, str):
         shown = f"expected {_value(outcome.expected)}, got {_value(outcome.got)}"
         return f"{outcome.reason}: {shown}" if outcome.reason else shown
-    where = f"at {outcome.path}: " if outcome.path else ""
     if outcome.expected is not None or outcome.got is not None:
-        negated = "not " if result.assertion.negate and outcome.definite else ""
-        text = f"{where}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}"
+        text = _expected_got(result)
         return f"{text} ({outcome.reason})" if outcome.reason else text
-    return f"{where}{outcome.reason}"
+    return f"{_where(result)}{outcome.reason}"
 
 
 def _diff(expected: str, got: str) -> list[str]:

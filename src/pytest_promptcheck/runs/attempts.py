@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ModelConfig, ProjectConfig
+from ..stores.response_cache import ResponseCache, cache_path
 from ..textutil import safe_url
 from .folder import read_manifest, run_folders
-from .manifest import model_hashes, suite_hashes
+from .manifest import model_hashes, open_digest_memo, suite_hashes
 
 
 def gate_identity(project: ProjectConfig, rootdir: Path, suites: set[str]) -> dict[str, Any] | None:
@@ -27,20 +28,25 @@ def gate_identity(project: ProjectConfig, rootdir: Path, suites: set[str]) -> di
     baseline, candidate = project.models.get(project.baseline or ""), project.models.get(project.candidate or "")
     if baseline is None or candidate is None:
         return None
-    return {
-        "baseline": _model(baseline, rootdir),
-        "suites": suite_hashes(rootdir, suites),
-        "candidate": _model(candidate, rootdir),
-    }
+    memo = open_digest_memo(cache_path(project.root, project.cache))  # the manifest hashes the same files
+    try:
+        return {
+            "baseline": _model(baseline, rootdir, memo),
+            "suites": suite_hashes(rootdir, suites),
+            "candidate": _model(candidate, rootdir, memo),
+        }
+    finally:
+        if memo is not None:
+            memo.close()
 
 
-def _model(model: ModelConfig, rootdir: Path) -> dict[str, Any]:
+def _model(model: ModelConfig, rootdir: Path, memo: ResponseCache | None) -> dict[str, Any]:
     identity: dict[str, Any] = {
         "served": model.describe_resolved(),
         "base_url": safe_url(model.resolved_or_raw("base_url")),
     }
     with contextlib.suppress(OSError):  # a checkpoint that cannot be read: the model id stands for it
-        identity.update(model_hashes(model, rootdir, None))
+        identity.update(model_hashes(model, rootdir, memo))
     return identity
 
 

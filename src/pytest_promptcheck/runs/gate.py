@@ -176,10 +176,9 @@ def _regression_reasons(
 
 def _significance_reason(stats: PairedStats, gate: GateConfig) -> str:
     counts = stats.counts
-    name = _test_name(stats).replace(
-        "one-sided exact McNemar per prompt variant, Holm-adjusted", "one-sided exact McNemar"
-    )
-    holm = " (Holm-adjusted across prompt variants)" if stats.method == "holm" and len(stats.by_variant) > 1 else ""
+    per_variant = stats.method == "holm" and len(stats.by_variant) > 1
+    name = f"one-sided exact McNemar{', mid-p' if stats.mid_p else ''}" if per_variant else _test_name(stats)
+    holm = " (Holm-adjusted across prompt variants)" if per_variant else ""
     return (
         f"significant regression: {name} p = {stats.p_value:.3g}{holm} <= alpha {gate.alpha:g} "
         f"({counts.b} regressed vs {counts.c} improved)"

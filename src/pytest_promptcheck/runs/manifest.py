@@ -71,7 +71,7 @@ def start_manifest(
 
 def model_entries(project: ProjectConfig, rootdir: Path, used: set[str], *, hashes: bool) -> dict[str, Any]:
     """Every configured model; with ``hashes``, what the used ones serve (checkpoint or function hashes)."""
-    cache = _open_quietly(cache_path(project.root, project.cache)) if hashes else None
+    cache = open_digest_memo(cache_path(project.root, project.cache)) if hashes else None
     try:
         return {name: _model(model, rootdir, used, cache, hashes) for name, model in sorted(project.models.items())}
     finally:
@@ -147,7 +147,8 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
-def _open_quietly(path: Path | None) -> ResponseCache | None:
+def open_digest_memo(path: Path | None) -> ResponseCache | None:
+    """The response cache as a memo of file digests (a checkpoint is hashed once), or None."""
     if path is None or not path.exists():
         return None
     try:
