@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .suites.limits import SuiteLimits, SuitePolicy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,6 +32,7 @@ _MODEL_KEYS = {
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
+    "allow_paths", "limits",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -141,8 +143,14 @@ class ProjectConfig:
     judge: str | None = None  # model name that grades `judge`/`rubric` assertions by default
     judge_retries: int = 1  # times a judge whose answer cannot be read is asked again
     embedding_model: str | None = None  # local embedding model folder for `similar` (absolute)
+    allow_paths: tuple[Path, ...] = ()  # extra folders a suite may read files from (resolved)
+    limits: SuiteLimits = field(default_factory=SuiteLimits)
     dry_run: bool = False
     source: str = "defaults"
+
+    def suite_policy(self, rootdir: Path) -> SuitePolicy:
+        """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
+        return SuitePolicy.for_root(rootdir, self.allow_paths, self.limits)
 
     def side_of(self, model: str) -> str | None:
         """``"baseline"``, ``"candidate"`` or None: the model's side in comparisons."""
@@ -257,6 +265,8 @@ def load_project_config(
         judge=table.get("judge"),
         judge_retries=_number(table.get("judge_retries", 1), "judge_retries", source, int),
         embedding_model=str((root / table["embedding_model"]).resolve()) if table.get("embedding_model") else None,
+        allow_paths=tuple((root / p).resolve() for p in _str_list(table.get("allow_paths", []), "allow_paths", source)),
+        limits=SuiteLimits.from_table(table.get("limits", {}), source),
         source=source,
     )
     return apply_cli(project, cli, cwd=cwd or Path.cwd())

@@ -96,8 +96,9 @@ def _plan(path: Path, doc: Any, project: ProjectConfig, variables: dict[str, str
     from ..suites.load import load_suite
     from ..suites.render import PromptRenderer, RenderError
 
+    policy = project.suite_policy(project.root)
     try:
-        suite = load_suite(path).suite
+        suite = load_suite(path, policy).suite
     except SuiteError as exc:
         raise AddError("the suite is invalid; fix it first:\n" + "\n".join(map(str, exc.problems))) from None
     names = [v.name for v in suite.variants]
@@ -106,7 +107,7 @@ def _plan(path: Path, doc: Any, project: ProjectConfig, variables: dict[str, str
         raise AddError(f"no prompt variant {name!r} in {path} (variants: {', '.join(names)})")
     variant = suite.variants[names.index(name)]
     try:
-        messages = PromptRenderer(path.parent).render(variant, variables)
+        messages = PromptRenderer(path.parent, policy).render(variant, variables)
     except RenderError as exc:
         raise AddError(f"prompt {name!r}: {exc}; pass it with --var NAME=VALUE") from None
     return _Call(name, _model(project, doc, args.model), messages, len(names) == 1)

@@ -36,7 +36,8 @@ class PromptFile(pytest.File):
     def collect(self) -> Iterator[PromptItem]:
         state = get_session(self.config)
         state.suites_collected += 1
-        loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__)
+        policy = state.project.suite_policy(self.config.rootpath)
+        loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__, policy)
         registries = self.registries = state.registries_for(self)
         prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
         snapshots = state.snapshot_store(self.path, loaded.suite.name)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SuiteError, SuiteProblem
+from .limits import SuitePolicy
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
 from .validate import validate_document
@@ -29,18 +30,23 @@ RESERVED_MARKERS = frozenset(
 _CASE_ROW_KEYS = ("id", "vars", "ideal", "tags", "assert", "models", "params", "repeat", "threshold", "description")
 
 
-def load_suite(path: Path) -> LoadedSuite:
-    """Load and validate one suite file; raise :class:`SuiteError` listing every problem found."""
-    return _SuiteLoader(path).load()
+def load_suite(path: Path, policy: SuitePolicy | None = None) -> LoadedSuite:
+    """Load and validate one suite file; raise :class:`SuiteError` listing every problem found.
+
+    ``policy`` says where the suite may read files and its limits; without one (the CLI), the
+    suite's project folder (:meth:`SuitePolicy.nearest`) with the default limits.
+    """
+    return _SuiteLoader(path, policy or SuitePolicy.nearest(path)).load()
 
 
 class _SuiteLoader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, policy: SuitePolicy) -> None:
         self.path = path
         self.dir = path.parent
+        self.policy = policy
         self.problems: list[SuiteProblem] = []
         self.dependencies: dict[Path, bytes] = {}
-        self.renderer = PromptRenderer(self.dir)
+        self.renderer = PromptRenderer(self.dir, policy)
 
     def problem(self, line: int, message: str, case: str | None = None, path: Path | None = None) -> None:
         self.problems.append(SuiteProblem(path or self.path, line, message, case))

@@ -15,13 +15,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .limits import SuitePolicy
 from .model import LoadedSuite
 
 _FORMAT = "3"  # bump when LoadedSuite / Suite change shape
 
 
-def _entry_key(path: Path, data: bytes, version: str) -> str:
-    digest = hashlib.sha256(f"{_FORMAT}:{version}:{path}".encode())
+def _entry_key(path: Path, data: bytes, version: str, policy: SuitePolicy) -> str:
+    digest = hashlib.sha256(f"{_FORMAT}:{version}:{path}:{policy.key()}".encode())
     digest.update(data)
     return digest.hexdigest()[:32]
 
@@ -36,10 +37,10 @@ def _deps_unchanged(deps: dict[str, str]) -> bool:
     return True
 
 
-def _load(path: Path) -> LoadedSuite:
+def _load(path: Path, policy: SuitePolicy) -> LoadedSuite:
     from .load import load_suite  # lazily: PyYAML, Jinja2 and jsonschema are only needed on a miss
 
-    return load_suite(path)
+    return load_suite(path, policy)
 
 
 def _unpickle(fh: BinaryIO) -> Any:
@@ -58,15 +59,15 @@ def _unpickle(fh: BinaryIO) -> Any:
             gc.enable()
 
 
-def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> LoadedSuite:
+def load_suite_cached(path: Path, cache_dir: Path | None, version: str, policy: SuitePolicy) -> LoadedSuite:
     """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
-        return _load(path)
+        return _load(path, policy)
     try:
         data = path.read_bytes()
     except OSError:
-        return _load(path)  # reports the read error with file name
-    entry = cache_dir / f"{_entry_key(path, data, version)}.pickle"
+        return _load(path, policy)  # reports the read error with file name
+    entry = cache_dir / f"{_entry_key(path, data, version, policy)}.pickle"
     try:
         with entry.open("rb") as fh:
             deps, loaded = _unpickle(fh)
@@ -74,7 +75,7 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str) -> Loade
             return loaded  # type: ignore[no-any-return]
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         pass  # missing or stale entry: load afresh
-    loaded = _load(path)
+    loaded = _load(path, policy)
     deps = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in loaded.suite.dependencies if p.is_file()}
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

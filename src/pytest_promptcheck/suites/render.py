@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from .limits import SuitePolicy
 from .model import Messages, PromptVariant
 
 
@@ -31,8 +32,9 @@ class RenderError(Exception):
 class PromptRenderer:
     """Compiles a suite's prompt variants once and renders them per case."""
 
-    def __init__(self, suite_dir: Path) -> None:
+    def __init__(self, suite_dir: Path, policy: SuitePolicy | None = None) -> None:
         self.suite_dir = suite_dir
+        self.policy = policy or SuitePolicy.nearest(suite_dir / "suite")
         self.env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
         self.env.globals["file"] = self._include
         self._compiled: dict[str, jinja2.Template] = {}
