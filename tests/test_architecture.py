@@ -113,3 +113,95 @@ def test_a_new_cycle_is_found(tmp_path: Path, importer: str, imported: str, how:
     path.write_text(path.read_text(encoding="utf-8") + added, encoding="utf-8")
     found = cycles(import_graph(copy))
     assert any(f"{PACKAGE.name}.{imported}" in cycle for cycle in found), found
+
+
+# -- one way out to disk ----------------------------------------------------------------------------
+
+WRITER_MODULES = {"outputs/artifacts.py"}  # every file the plugin writes goes through here, scrubbed
+_WRITING_METHODS = {"write_text", "write_bytes", "mkstemp", "mkdtemp", "fdopen", "touch", "symlink_to"}
+_WRITING_FUNCTIONS = {
+    "os": {"replace", "rename", "renames", "open", "write", "link", "symlink"},
+    "sqlite3": {"connect"},
+    "json": {"dump"},
+    "pickle": {"dump"},
+    "marshal": {"dump"},
+    "shutil": {"copy", "copy2", "copyfile", "copytree", "move"},
+}
+
+
+def writes_to_disk(root: Path) -> dict[str, list[str]]:
+    """Module path -> the calls in it that write a file (``line: what``), outside :data:`WRITER_MODULES`."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative in WRITER_MODULES:
+            continue
+        hits = [f"{node.lineno}: {what}" for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if (what := _writing(node)) is not None]  # fmt: skip
+        if hits:
+            found[relative] = hits
+    return found
+
+
+def _writing(node: ast.AST) -> str | None:
+    if isinstance(node, ast.ImportFrom) and node.module in _WRITING_FUNCTIONS:
+        names = [a.name for a in node.names if a.name in _WRITING_FUNCTIONS[node.module]]
+        return f"from {node.module} import {', '.join(names)}" if names else None
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else None
+        if owner in _WRITING_FUNCTIONS and func.attr in _WRITING_FUNCTIONS[owner]:
+            return f"{owner}.{func.attr}()"
+        if func.attr in _WRITING_METHODS:
+            return f".{func.attr}()"
+        if func.attr == "open" and _writing_mode(node, 0, method=True):
+            return ".open() for writing"
+    if isinstance(func, ast.Name) and func.id == "open" and _writing_mode(node, 1):
+        return "open() for writing"
+    return None
+
+
+def _writing_mode(call: ast.Call, position: int, *, method: bool = False) -> bool:
+    """Whether the call's mode (positional or ``mode=``) writes, appends or creates; unknown modes count.
+
+    A method's first argument counts only as a string (``ResponseCache.open(path)`` is no file mode).
+    """
+    mode = call.args[position] if len(call.args) > position else None
+    if method and not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)):
+        mode = None
+    mode = next((k.value for k in call.keywords if k.arg == "mode"), mode)
+    if mode is None:
+        return False
+    if not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)):
+        return True  # a computed mode might write: route it through outputs/artifacts.py
+    return any(flag in mode.value for flag in "wax+")
+
+
+def test_only_the_artifact_module_writes_files() -> None:
+    """No module but outputs/artifacts.py writes a file, so nothing reaches disk unscrubbed."""
+    assert writes_to_disk(PACKAGE) == {}
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        'Path("out.json").write_text("{}")',
+        'open("out.txt", "a")',
+        'Path("out.txt").open(mode="w")',
+        'sqlite3.connect("cache.db")',
+        "json.dump({}, handle)",
+        'os.replace("a", "b")',
+    ],
+)
+def test_a_new_writer_is_found(tmp_path: Path, added: str) -> None:
+    """A copy of the package with one direct write added to outputs/html.py is caught."""
+    copy = tmp_path / PACKAGE.name
+    for source in PACKAGE.rglob("*.py"):
+        target = copy / source.relative_to(PACKAGE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    html = copy / "outputs" / "html.py"
+    html.write_text(html.read_text(encoding="utf-8") + f"\n\ndef _leak(handle):\n    {added}\n", encoding="utf-8")
+    assert list(writes_to_disk(copy)) == ["outputs/html.py"]

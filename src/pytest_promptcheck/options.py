@@ -165,13 +165,13 @@ def _register_controller(config: pytest.Config, state: PromptSession) -> None:
         if option.pc_record:
             from .listeners.cassette_writer import CassetteWriter
 
-            end.cassettes = CassetteWriter(config)
+            end.cassettes = CassetteWriter(config, state.redactor)
         if option.pc_export:
             from .listeners.exporter import FailureExporter
             from .outputs.export import ExportOptions
 
             options = ExportOptions(option.pc_export_format, option.pc_export_side, option.pc_export_split)
-            end.exporter = FailureExporter(cwd / option.pc_export, options, cwd)
+            end.exporter = FailureExporter(cwd / option.pc_export, options, cwd, state.redactor)
     for name, listener in (("aggregator", end.aggregator), ("snapshots", end.snapshots), ("records", end.recorder),
                            ("cassettes", end.cassettes)):  # fmt: skip
         if listener is not None:

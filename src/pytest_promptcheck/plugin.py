@@ -110,7 +110,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     from .outputs.terminal import write_summary
 
     end = options.run_end(config)
-    write_summary(terminalreporter, _section(state, end), end.after_section() if end is not None else [])
+    after = end.after_section() if end is not None else []
+    write_summary(terminalreporter, _section(state, end), after, state.redactor)
 
 
 def _section(state: PromptSession, end: RunEnd | None) -> list[str]:

@@ -165,5 +165,7 @@ def _store_snapshot(path: Path, project: ProjectConfig, case_id: str, call: _Cal
     params = call.model.name if call.single_variant else f"{call.variant}-{call.model.name}"
     key = f"{item_key_prefix(path, project.root)}::{case_id}[{params}]"
     target = snapshot_path(path, suite_name_of(path))
-    write_snapshots(target, {key: output}, set())
+    from ..outputs.redact import redactor_for
+
+    write_snapshots(target, {key: output}, set(), redactor_for(project))
     print(f"snapshot {key!r} written to {target}")

@@ -10,6 +10,7 @@ from typing import Any
 from ..outputs.export import FORMATS, SIDES, ExportOptions, export_calls
 from ..runs.folder import read_manifest, read_run_records, resolve_run
 from .paths import runs_dir
+from .report import run_redactor
 
 
 def register(commands: Any) -> None:
@@ -43,6 +44,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             read_manifest(folder),
             out,
             ExportOptions(args.format, args.side, args.split),
+            run_redactor(folder),
         )
     except (ValueError, OSError) as exc:
         print(f"promptcheck export: {exc}", file=sys.stderr)

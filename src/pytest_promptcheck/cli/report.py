@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from ..config import CliOptions, ProjectConfig, load_project_config
 from ..errors import ConfigError
+from ..outputs.redact import Redactor
 from ..outputs.rows import Progress
 from ..runs.folder import RESULTS, read_manifest, read_run_records, resolve_run
 from ..runs.record import ItemRecord
@@ -44,17 +45,29 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         folder = resolve_run(runs_dir(args.runs), args.run)
         summary, records = load_run(folder)
+        redactor = run_redactor(folder)
+        title = f"promptcheck · {folder.name}"
+        if args.html:
+            write_html(Path(args.html), summary, records, redactor, title=title, progress=progress_printer(sys.stderr))
+            print(f"HTML report: {args.html} ({len(records)} items)")
+        if args.md:
+            write_markdown(Path(args.md), summary, records, redactor, title="promptcheck")
+            print(f"Markdown summary: {args.md}")
     except (FileNotFoundError, ValueError, OSError, ConfigError) as exc:
         print(f"promptcheck report: {exc}", file=sys.stderr)
         return 1
-    title = f"promptcheck · {folder.name}"
-    if args.html:
-        write_html(Path(args.html), summary, records, title=title, progress=progress_printer(sys.stderr))
-        print(f"HTML report: {args.html} ({len(records)} items)")
-    if args.md:
-        write_markdown(Path(args.md), summary, records, title="promptcheck")
-        print(f"Markdown summary: {args.md}")
     return 0
+
+
+def run_redactor(folder: Path) -> Redactor:
+    """The redactor of the project a run folder belongs to (its ``redact`` list and models' key variables)."""
+    from ..outputs.redact import redactor_for
+
+    try:
+        manifest = read_manifest(folder)
+    except (OSError, ValueError):
+        manifest = {}
+    return redactor_for(_project(folder, manifest))
 
 
 def load_run(folder: Path) -> tuple[RunSummary, list[ItemRecord]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runs.folder import read_manifest, read_run_records, run_folders
+from ..runs.liveness import shown_status
 from .paths import runs_dir
 
 
@@ -47,5 +48,5 @@ def _run_line(folder: Path) -> str:
         per_model[record.model][1] += 1
     rates = ", ".join(f"{m} {p}/{n} ({p / n:.0%})" for m, (p, n) in sorted(per_model.items())) or "no results"
     started = str(manifest.get("started", "?")).replace("T", " ")
-    status = manifest.get("status", "?")
+    status = shown_status(manifest)
     return f"{folder.name}  {started}  {status}  {rates}"

@@ -10,7 +10,6 @@ file: a case that would break the suite is never written.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..errors import SuiteError
+from ..outputs.artifacts import move_file, write_owned_text
 
 FUZZY_MIN = 0.9  # the `fuzzy` threshold of cases the CLI writes from an output or a correction
 
@@ -112,15 +112,15 @@ def write_validated(path: Path, new_text: str) -> None:
     from ..suites.load import load_suite
 
     tmp = path.with_name(f".{path.name}.promptcheck-tmp")
-    tmp.write_text(new_text, encoding="utf-8")
+    write_owned_text(tmp, new_text)  # the user's suite: written as they (and `add`) wrote it, not scrubbed
     try:
         probe = path.with_name(f".promptcheck-check.{path.name}")
-        os.replace(tmp, probe)  # same folder (relative references) and same suffix
+        move_file(tmp, probe)  # same folder (relative references) and same suffix
         try:
             load_suite(probe)
         except SuiteError as exc:
             raise EditError("\n".join(str(p).replace(probe.name, path.name) for p in exc.problems)) from None
-        os.replace(probe, path)
+        move_file(probe, path)
     finally:
         for leftover in (tmp, path.with_name(f".promptcheck-check.{path.name}")):
             leftover.unlink(missing_ok=True)

@@ -83,9 +83,15 @@ class RunAggregator:
         return threshold_exit_status(pytest_status, summary.breaches)
 
     def _write_reports(self, summary: RunSummary) -> None:
+        from ..outputs.artifacts import warn_cannot_write
         from ..outputs.junit import junit_properties
         from ..outputs.reports import write_report
+        from ..session import get_session
 
+        redactor = get_session(self.config).redactor
         for fmt, path in self.reports:
-            write_report(fmt, path, summary, list(self.records.values()))
-        junit_properties(self.config, summary)
+            try:
+                write_report(fmt, path, summary, list(self.records.values()), redactor)
+            except OSError as exc:  # one report that cannot be written costs that report only
+                warn_cannot_write(f"{fmt} report", path, exc, Path(self.config.invocation_params.dir))
+        junit_properties(self.config, summary, redactor)

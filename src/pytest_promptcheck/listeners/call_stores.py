@@ -62,7 +62,7 @@ class CallStorage:
         if path is None:
             return None
         try:
-            return ResponseCache.open(path)
+            return ResponseCache.open(path, self.state.redactor)
         except CacheUnavailable as exc:
             self._warn(str(exc))
             return None

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from ..outputs.artifacts import warn_cannot_write
+from ..outputs.redact import Redactor
 from ..stores.cassettes import REPORT_ATTR, cassette_path, write_cassette
 from ..textutil import shown_path
 
@@ -18,8 +20,9 @@ from ..textutil import shown_path
 class CassetteWriter:
     """Gathers entries from reports and writes each suite's cassette at session end (controller only)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, redactor: Redactor) -> None:
         self.config = config
+        self.redactor = redactor
         self.suites: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {}  # relpath -> (name, entries by key)
         self.written: list[tuple[Path, int]] = []
 
@@ -34,7 +37,10 @@ class CassetteWriter:
     def finish(self) -> None:
         for relpath, (name, entries) in sorted(self.suites.items()):
             path = cassette_path(self.config.rootpath / relpath, name)
-            self.written.append((path, write_cassette(path, entries.values())))
+            try:
+                self.written.append((path, write_cassette(path, entries.values(), self.redactor)))
+            except OSError as exc:  # the next cassette may still go elsewhere
+                warn_cannot_write("cassette", path, exc, Path(self.config.invocation_params.dir))
 
     def summary_lines(self) -> list[str]:
         cwd = Path(self.config.invocation_params.dir)

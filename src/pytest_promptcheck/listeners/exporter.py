@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..outputs.artifacts import warn_cannot_write
 from ..outputs.export import ExportOptions, ExportResult, export_calls
+from ..outputs.redact import Redactor
 from ..runs.folder import read_manifest, read_run_records
 from ..textutil import shown_path
 
@@ -16,8 +18,9 @@ from ..textutil import shown_path
 class FailureExporter:
     """Writes the export from a finished run folder and says what it wrote."""
 
-    def __init__(self, out: Path, options: ExportOptions, cwd: Path) -> None:
+    def __init__(self, out: Path, options: ExportOptions, cwd: Path, redactor: Redactor) -> None:
         self.out = out
+        self.redactor = redactor
         self.options = options
         self.cwd = cwd
         self.result: ExportResult | None = None
@@ -25,7 +28,12 @@ class FailureExporter:
     def export(self, folder: Path | None) -> None:
         if folder is None:
             return  # no prompt item ran: nothing to export, nothing written
-        self.result = export_calls(read_run_records(folder), read_manifest(folder), self.out, self.options)
+        try:
+            self.result = export_calls(
+                read_run_records(folder), read_manifest(folder), self.out, self.options, self.redactor
+            )
+        except OSError as exc:
+            warn_cannot_write("export", self.out, exc, self.cwd)
 
     def summary_lines(self) -> list[str]:
         return self.result.lines(shown_path(self.out, self.cwd)) if self.result is not None else []

@@ -7,7 +7,7 @@ Written by the controller (or the only process) from the reports, so pytest-xdis
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from ..config import ProjectConfig
+from ..outputs.artifacts import warn_cannot_write
 from ..outputs.redact import Redactor
 from ..runs.folder import RunFolderWriter, new_run_id
+from ..runs.liveness import this_process
 from ..runs.manifest import RunMode, model_entries, start_manifest, suite_hashes
 from ..runs.record import ItemRecord, record_of
 from ..textutil import shown_path
@@ -41,6 +43,7 @@ class RunRecorder:
         self.suites: set[str] = set()
         self.models_used: set[str] = set()
         self._finished = False
+        self._failed = False  # the folder could not be written: warned once, the run goes on without it
 
     @property
     def folder(self) -> Path | None:
@@ -49,24 +52,39 @@ class RunRecorder:
     # -- hooks ---------------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = record_of(report)
-        if record is None or self._finished:
+        if record is None or self._finished or self._failed:
             return
-        if self.writer is None:
-            self._start()
-        self._write(record)
+        try:
+            if self.writer is None:
+                self._start()
+            self._write(record)
+        except OSError as exc:  # read-only, full, a file where the folder goes: never the run's end
+            self._give_up(exc)
 
     def pytest_keyboard_interrupt(self) -> None:
         self.counts["interrupted"] = 1
 
     # -- writing ---------------------------------------------------------------------------------
     def _start(self) -> None:
-        self.writer = RunFolderWriter(self.project.root / self.project.runs / self.run_id)
+        self.writer = RunFolderWriter(self._target(), self.redactor)
         command = [self.redactor.text(str(a)) for a in ["pytest", *self.config.invocation_params.args]]
         self.manifest = start_manifest(
             self.config, self.project, run_id=self.run_id, started=self.started.isoformat(timespec="seconds"),
             mode=self.mode, command=command,
         )  # fmt: skip
+        self.manifest["process"] = this_process()  # `promptcheck runs` tells a killed run from a running one
         self._save_manifest()
+
+    def _target(self) -> Path:
+        return self.project.root / self.project.runs / self.run_id
+
+    def _give_up(self, exc: OSError) -> None:
+        self._failed = True
+        warn_cannot_write("run record", self._target(), exc, Path(self.config.invocation_params.dir))
+        if self.writer is not None:
+            with contextlib.suppress(OSError):
+                self.writer.close()
+        self.writer = None  # no folder: the exporter and the summary lines see no record, not half of one
 
     def _write(self, record: ItemRecord) -> None:
         assert self.writer is not None
@@ -78,14 +96,20 @@ class RunRecorder:
             self.counts["calls"] += 1
             self.counts["answered"] += call.answered
             self.counts["cached"] += call.cached and call.answered
-            self.writer.append(self.redactor.json_line(line))
+            self.writer.append(line)
 
     def finish(self, exitstatus: int | None = None, gate: dict[str, Any] | None = None) -> None:
         """Complete the manifest and close results.jsonl (idempotent); ``gate``: the gate's entry."""
         if self._finished or self.writer is None:
             return
         self._finished = True
-        self.writer.close()
+        try:
+            self.writer.close()
+            self._finish_manifest(exitstatus, gate)
+        except OSError as exc:
+            self._give_up(exc)
+
+    def _finish_manifest(self, exitstatus: int | None, gate: dict[str, Any] | None) -> None:
         finished = datetime.now(timezone.utc)
         self.manifest.update(
             status="interrupted" if self.counts["interrupted"] else "complete",
@@ -102,7 +126,7 @@ class RunRecorder:
 
     def _save_manifest(self) -> None:
         assert self.writer is not None
-        self.writer.save_manifest(json.dumps(self.redactor.data(self.manifest), indent=2, sort_keys=True) + "\n")
+        self.writer.save_manifest(self.manifest)
 
     def summary_lines(self) -> list[str]:
         """The run-record lines of the terminal summary, e.g. ``promptcheck cache: 120/120 calls from cache (100%)``."""

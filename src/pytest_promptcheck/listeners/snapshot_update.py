@@ -26,7 +26,9 @@ from typing import Any
 import pytest
 
 from ..calls.keys import snapshot_key
+from ..outputs.artifacts import warn_cannot_write
 from ..runs.record import AssertionRecord, ItemRecord, record_of
+from ..session import get_session
 from ..stores.snapshots import read_snapshots, snapshot_path, suite_name_of, write_snapshots
 from ..textutil import shown_path
 
@@ -85,7 +87,12 @@ class SnapshotUpdater:
         changes.unused = [str(k) for k in stored if k not in used and (not self.filtered or _base(str(k)) in ran)]
         changes.removed = self.update and not self.filtered and bool(changes.unused)
         if self.update and (failed or changes.removed):
-            write_snapshots(file, failed, changes.unused if changes.removed else [])
+            try:
+                write_snapshots(
+                    file, failed, changes.unused if changes.removed else [], get_session(self.config).redactor
+                )
+            except OSError as exc:
+                warn_cannot_write("snapshot file", file, exc, Path(self.config.invocation_params.dir))
         return changes
 
     def summary_lines(self) -> list[str]:

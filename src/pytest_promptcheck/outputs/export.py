@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from ..runs.record import CallRecord, ItemRecord
+from .artifacts import write_json_artifact, write_lines_artifact
+from .redact import Redactor
 
 FORMATS = ("openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo")
 PREFERENCE = frozenset({"openai-dpo", "trl-dpo"})
@@ -80,9 +82,14 @@ _Failing = tuple[ItemRecord, CallRecord]  # a failing call with the item it belo
 
 
 def export_calls(
-    records: Iterable[ItemRecord], manifest: dict[str, Any], out: Path, options: ExportOptions
+    records: Iterable[ItemRecord],
+    manifest: dict[str, Any],
+    out: Path,
+    options: ExportOptions,
+    redactor: Redactor | None = None,
 ) -> ExportResult:
-    """Write the export files for the calls of one run (its item records and its manifest)."""
+    """Write the export files for the calls of one run (its item records and its manifest), scrubbed."""
+    redactor = redactor or Redactor()
     if options.format not in FORMATS:
         raise ValueError(f"unknown export format {options.format!r}; choose one of {', '.join(FORMATS)}")
     if options.split is not None and not 0 < options.split <= 1:
@@ -103,14 +110,14 @@ def export_calls(
             rows.append((record, row))
     train, validation = _split(rows, options.split, int(manifest.get("seed") or 0))
     stem = out.with_suffix("") if out.suffix == ".jsonl" else out
-    result.files.append(_write_jsonl(out, train))
+    result.files.append(write_lines_artifact(out, train, redactor))
     if options.split is not None and options.split < 1:
-        result.files.append(_write_jsonl(Path(f"{stem}.val.jsonl"), validation))
+        result.files.append(write_lines_artifact(Path(f"{stem}.val.jsonl"), validation, redactor))
     if labels:
-        result.files.append(_write_jsonl(Path(f"{stem}.needs-label.jsonl"), labels))
+        result.files.append(write_lines_artifact(Path(f"{stem}.needs-label.jsonl"), labels, redactor))
     result.train, result.validation, result.needs_label = len(train), len(validation), len(labels)
     result.warnings += _warnings(options.format, result, manifest)
-    result.files.append(_write_manifest(Path(f"{stem}.manifest.json"), result, manifest, options))
+    result.files.append(_write_manifest(Path(f"{stem}.manifest.json"), result, manifest, options, redactor))
     return result
 
 
@@ -228,15 +235,9 @@ def _warnings(fmt: str, result: ExportResult, manifest: dict[str, Any]) -> list[
     return found
 
 
-def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
-
-
-def _write_manifest(path: Path, result: ExportResult, manifest: dict[str, Any], options: ExportOptions) -> Path:
+def _write_manifest(
+    path: Path, result: ExportResult, manifest: dict[str, Any], options: ExportOptions, redactor: Redactor
+) -> Path:
     data = {
         "run_id": manifest.get("run_id"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -252,5 +253,4 @@ def _write_manifest(path: Path, result: ExportResult, manifest: dict[str, Any], 
         "files": [p.name for p in result.files],
         "warnings": result.warnings,
     }  # fmt: skip
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_json_artifact(path, data, redactor, sort_keys=True)

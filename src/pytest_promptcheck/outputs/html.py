@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from .artifacts import write_text_artifact
+from .redact import Redactor
 from .rows import Progress, Row, build_rows, model_order
 
 if TYPE_CHECKING:
@@ -25,11 +27,10 @@ if TYPE_CHECKING:
 
 
 def write_html(
-    path: Path, summary: RunSummary, records: list[ItemRecord], *, title: str = "promptcheck report",
-    progress: Progress | None = None,
+    path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, *,
+    title: str = "promptcheck report", progress: Progress | None = None,
 ) -> None:  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(summary, records, title=title, progress=progress), encoding="utf-8")
+    write_text_artifact(path, render(summary, records, title=title, progress=progress), redactor)
 
 
 def render(summary: RunSummary, records: list[ItemRecord], *, title: str, progress: Progress | None = None) -> str:

@@ -10,9 +10,10 @@ from ..runs.compare import REGRESSION
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
+    from .redact import Redactor
 
 
-def junit_properties(config: pytest.Config, summary: RunSummary) -> None:
+def junit_properties(config: pytest.Config, summary: RunSummary, redactor: Redactor) -> None:
     """The headline of the summary as ``<property>`` entries of junitxml's testsuite (when --junitxml)."""
     try:
         from _pytest.junitxml import xml_key
@@ -22,7 +23,7 @@ def junit_properties(config: pytest.Config, summary: RunSummary) -> None:
     if xml is None:
         return
     for name, value in _properties(summary):
-        xml.add_global_property(name, value)
+        xml.add_global_property(redactor.text(name), redactor.text(value))  # junitxml writes them as given
 
 
 def _properties(summary: RunSummary) -> list[tuple[str, str]]:

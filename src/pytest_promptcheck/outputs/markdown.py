@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from .artifacts import write_text_artifact
+from .redact import Redactor
 from .rows import Row, build_rows, changed, label, model_order
 
 if TYPE_CHECKING:
@@ -24,9 +26,10 @@ OUTPUT_CHARS = 600  # of each output
 _ICON = {"pass": "✅", "regressed": "❌", "inconclusive": "⚠️", "infrastructure": "⚠️"}
 
 
-def write_markdown(path: Path, summary: RunSummary, records: list[ItemRecord], *, title: str = "promptcheck") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(summary, records, title=title), encoding="utf-8")
+def write_markdown(
+    path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, *, title: str = "promptcheck"
+) -> None:
+    write_text_artifact(path, render(summary, records, title=title), redactor)
 
 
 def render(summary: RunSummary, records: list[ItemRecord], *, title: str = "promptcheck", limit: int = LIMIT) -> str:

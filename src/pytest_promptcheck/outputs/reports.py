@@ -8,7 +8,6 @@ never costs a full run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..runs.record import ItemRecord
+from .artifacts import write_json_artifact
+from .redact import Redactor
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
@@ -36,30 +37,32 @@ def parse_reports(values: list[str], cwd: Path) -> list[tuple[str, Path]]:
     return parsed
 
 
-def write_report(fmt: str, path: Path, summary: RunSummary, records: Sequence[ItemRecord] = ()) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    WRITERS[fmt](path, summary, list(records))
+def write_report(
+    fmt: str, path: Path, summary: RunSummary, records: Sequence[ItemRecord] = (), redactor: Redactor | None = None
+) -> None:
+    """Write one report through :mod:`.artifacts` (scrubbed; ``redactor`` defaults to env secrets and key shapes)."""
+    WRITERS[fmt](path, summary, list(records), redactor or Redactor())
 
 
-def _write_json(path: Path, summary: RunSummary, records: list[ItemRecord]) -> None:
+def _write_json(path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor) -> None:
     from .json_report import summary_json
 
-    path.write_text(json.dumps(summary_json(summary), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    write_json_artifact(path, summary_json(summary), redactor)
 
 
-def _write_html(path: Path, summary: RunSummary, records: list[ItemRecord]) -> None:
+def _write_html(path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor) -> None:
     from .html import write_html
 
-    write_html(path, summary, records)
+    write_html(path, summary, records, redactor)
 
 
-def _write_md(path: Path, summary: RunSummary, records: list[ItemRecord]) -> None:
+def _write_md(path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor) -> None:
     from .markdown import write_markdown
 
-    write_markdown(path, summary, records)
+    write_markdown(path, summary, records, redactor)
 
 
-WRITERS: dict[str, Callable[[Path, RunSummary, list[ItemRecord]], None]] = {
+WRITERS: dict[str, Callable[[Path, RunSummary, list[ItemRecord], Redactor], None]] = {
     "json": _write_json,
     "html": _write_html,
     "md": _write_md,

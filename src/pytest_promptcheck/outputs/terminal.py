@@ -20,13 +20,20 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
+from .redact import Redactor
 
-def write_summary(reporter: pytest.TerminalReporter, section: Sequence[str], after: Iterable[Sequence[str]]) -> None:
-    """``section`` under a ``promptcheck`` separator (left out when empty), then each group of ``after``."""
+
+def write_summary(
+    reporter: pytest.TerminalReporter, section: Sequence[str], after: Iterable[Sequence[str]], redactor: Redactor
+) -> None:
+    """``section`` under a ``promptcheck`` separator (left out when empty), then each group of ``after``.
+
+    Every line is scrubbed: the summary quotes outputs (regressions), which may echo a secret.
+    """
     if section:
         reporter.write_sep("=", "promptcheck")
         for line in section:
-            reporter.write_line(line)
+            reporter.write_line(redactor.text(line))
     for lines in after:
         for line in lines:
-            reporter.write_line(line)
+            reporter.write_line(redactor.text(line))

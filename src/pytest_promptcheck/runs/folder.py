@@ -13,12 +13,13 @@ default ``.promptcheck/runs``) holds:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..outputs.artifacts import AppendFile, write_json_artifact
+from ..outputs.redact import Redactor
 from .record import ItemRecord, read_records
 
 MANIFEST = "manifest.json"
@@ -31,31 +32,22 @@ def new_run_id(started: datetime) -> str:
 
 
 class RunFolderWriter:
-    """Appends result lines (one write each) and replaces the manifest atomically."""
+    """Appends result lines (one write each) and replaces the manifest atomically, both scrubbed."""
 
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    def __init__(self, folder: Path, redactor: Redactor) -> None:
         self.folder = folder
-        self._fd: int | None = os.open(folder / RESULTS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.redactor = redactor
+        self._results = AppendFile(folder / RESULTS, redactor)  # creates the folder; raises OSError
 
-    def append(self, line: str) -> None:
+    def append(self, line: dict[str, Any]) -> None:
         """One line of results.jsonl, in a single write: a kill never leaves half a line."""
-        if self._fd is None:
-            return
-        view = memoryview((line + "\n").encode("utf-8"))
-        while view:
-            view = view[os.write(self._fd, view) :]
+        self._results.append(line)
 
-    def save_manifest(self, text: str) -> None:
-        tmp = self.folder / f".{MANIFEST}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.folder / MANIFEST)
+    def save_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_artifact(self.folder / MANIFEST, manifest, self.redactor, atomic=True, sort_keys=True)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+        self._results.close()
 
 
 # -- reading records back (the CLI, the exporter) -------------------------------------------------

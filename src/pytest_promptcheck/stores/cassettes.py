@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 
 from ..config import ModelConfig
 from ..errors import ProviderError
+from ..outputs.artifacts import write_lines_artifact
 from ..outputs.redact import Redactor
 from ..providers.base import Completion, ModelRequest, Usage
 
@@ -91,7 +91,7 @@ class CallLog:
         return found
 
 
-def write_cassette(path: Path, new: Iterable[dict[str, Any]]) -> int:
+def write_cassette(path: Path, new: Iterable[dict[str, Any]], redactor: Redactor | None = None) -> int:
     """Merge ``new`` entries into the cassette at ``path`` (atomically); returns the entries written.
 
     Old entries of a (case, model) pair that was recorded now are dropped, so a changed prompt
@@ -102,12 +102,7 @@ def write_cassette(path: Path, new: Iterable[dict[str, Any]]) -> int:
     kept = [e for e in read_cassette(path) if (e.get("case"), e.get("model")) not in ran]
     merged = {e["key"]: e for e in [*kept, *fresh]}
     entries = sorted(merged.values(), key=_line_order)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="\n") as handle:
-        for entry in entries:
-            handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    write_lines_artifact(path, entries, redactor or Redactor(), atomic=True, sort_keys=True)
     return len(entries)
 
 

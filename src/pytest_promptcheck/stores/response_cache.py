@@ -7,6 +7,11 @@ and source hash of a ``python`` function, a provider's own ``identity()`` (model
 for the API providers). So a new checkpoint at the same path never reuses an old output, while an
 unchanged baseline's outputs are computed once and reused across runs.
 
+The cache stores the redacted answer (the project's :class:`~..outputs.redact.Redactor` scrubs
+every string written, through :class:`~..outputs.artifacts.ArtifactDB`); latency, usage and finish
+reason keep their original values. A cache hit is judged on that text, which differs from a live
+answer only where a secret was replaced.
+
 A hit returns the original latency, usage and finish reason, marked ``cached``. Errors are never
 stored. Several pytest-xdist workers share the file: WAL lets readers run beside one writer,
 writes are single short transactions, and a busy timeout waits out the others. A file that is not
@@ -24,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..outputs.artifacts import ArtifactDB, cannot_write
+from ..outputs.redact import Redactor
 from ..providers.base import Completion, Usage
 
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another process's transaction before giving up
@@ -48,35 +55,35 @@ class ResponseCache:
         self.path = path
         self.problem: str | None = None  # set once when the cache gives up; the plugin warns with it
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        self._db: ArtifactDB | None = None
 
     @classmethod
-    def open(cls, path: Path) -> ResponseCache:
-        """Open (creating) the file; raises :class:`CacheUnavailable` with the reason when it cannot."""
+    def open(cls, path: Path, redactor: Redactor | None = None) -> ResponseCache:
+        """Open (creating) the file; raises :class:`CacheUnavailable` with the reason when it cannot.
+
+        ``redactor`` scrubs what is stored (default: credential-named environment values and key shapes).
+        """
         cache = cls(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            db = ArtifactDB(path, redactor or Redactor(), timeout=BUSY_TIMEOUT_S)
             try:
-                db.execute("PRAGMA journal_mode=WAL")
                 # WAL stays consistent through a crash without an fsync per commit
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.setup(_SCHEMA, "journal_mode=WAL", "synchronous=NORMAL", f"user_version={SCHEMA_VERSION}")
             except sqlite3.Error:
                 db.close()
                 raise
         except (sqlite3.Error, OSError) as exc:
-            raise CacheUnavailable(_explain(path, exc)) from None
+            raise CacheUnavailable(_explain(path, exc)) from exc
         cache._db = db
         return cache
 
     def get(self, key: str) -> Completion | None:
         row = self._run(
-            lambda db: db.execute(
+            lambda db: db.read(
                 "SELECT output, finish_reason, input_tokens, output_tokens, latency_ms, served_model "
                 "FROM responses WHERE key = ?", (key,),
-            ).fetchone()
+            )
         )  # fmt: skip
         if row is None:
             return None
@@ -88,19 +95,15 @@ class ResponseCache:
             key, completion.output, completion.finish_reason, completion.usage.input_tokens,
             completion.usage.output_tokens, completion.latency_ms, completion.served_model, time.time(),
         )  # fmt: skip
-        self._run(lambda db: db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values))
+        self._run(lambda db: db.write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values))
 
     def file_digest(self, path: Path, stat: str) -> str | None:
         """A stored content hash of ``path``, valid while its stat line (size, times, inode) is unchanged."""
-        row = self._run(
-            lambda db: db.execute("SELECT stat, digest FROM file_hashes WHERE path = ?", (str(path),)).fetchone()
-        )
+        row = self._run(lambda db: db.read("SELECT stat, digest FROM file_hashes WHERE path = ?", (str(path),)))
         return row[1] if row is not None and row[0] == stat else None
 
     def store_file_digest(self, path: Path, stat: str, digest: str) -> None:
-        self._run(
-            lambda db: db.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?)", (str(path), stat, digest))
-        )
+        self._run(lambda db: db.write("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?)", (str(path), stat, digest)))
 
     def _run(self, operation: Any) -> Any:
         """One statement in its own short (autocommit) transaction; on failure the cache turns itself off."""
@@ -125,7 +128,13 @@ class ResponseCache:
             self._close()
 
 
+# What SQLite says when the disk, not the file, is the problem: read-only, full, over a size limit.
+_DISK_FAULTS = ("readonly", "read-only", "disk i/o", "disk is full", "unable to open", "file is too large")
+
+
 def _explain(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, OSError) or any(fault in str(exc).lower() for fault in _DISK_FAULTS):
+        return cannot_write("response cache", path, exc, Path.cwd())
     return (
         f"response cache {path} cannot be used ({exc}); the run goes on without the cache. "
         'Delete the file to start a new cache, or set cache = "off" in [tool.promptcheck]'

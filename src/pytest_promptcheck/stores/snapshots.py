@@ -9,12 +9,13 @@ comments and order (see :mod:`..listeners.snapshot_update`).
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import SuiteError
+from ..outputs.artifacts import write_text_artifact
+from ..outputs.redact import Redactor
 
 SNAPSHOT_DIR = "__snapshots__"
 _SUFFIXES = (".prompts.yaml", ".prompts.yml", ".yaml", ".yml")
@@ -91,8 +92,10 @@ def read_snapshots(path: Path) -> Any:
     return data if isinstance(data, CommentedMap) else CommentedMap()
 
 
-def write_snapshots(path: Path, updates: dict[str, str], removals: Iterable[str]) -> None:
-    """Store ``updates`` and drop ``removals`` in a snapshot file, keeping everything else."""
+def write_snapshots(
+    path: Path, updates: dict[str, str], removals: Iterable[str], redactor: Redactor | None = None
+) -> None:
+    """Store ``updates`` and drop ``removals`` in a snapshot file, keeping everything else (scrubbed)."""
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.scalarstring import LiteralScalarString
 
@@ -103,10 +106,7 @@ def write_snapshots(path: Path, updates: dict[str, str], removals: Iterable[str]
     for key in [k for k in updates if k in data] + sorted(k for k in updates if k not in data):
         value = updates[key]
         data[key] = LiteralScalarString(value) if "\n" in value else value
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = io.StringIO()
     if data:
         _yaml().dump(data, out)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(out.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_artifact(path, out.getvalue(), redactor or Redactor(), atomic=True)

@@ -7,14 +7,14 @@ file and all those files are byte-identical, so an edit anywhere is always picke
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..outputs.artifacts import write_internal_bytes
 from .limits import SuitePolicy
 from .model import LoadedSuite
 
@@ -77,12 +77,8 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str, policy: 
         pass  # missing or stale entry: load afresh
     loaded = _load(path, policy)
     deps = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in loaded.suite.dependencies if p.is_file()}
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((deps, loaded), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, entry)  # atomic: concurrent xdist workers never read half an entry
-    except OSError:
-        pass  # a read-only cache dir only costs speed
+    # Not scrubbed (outputs/artifacts.py says why: the suite's own text, parsed, no model output);
+    # atomic: concurrent xdist workers never read half an entry. A read-only cache dir only costs speed.
+    with contextlib.suppress(OSError):
+        write_internal_bytes(entry, pickle.dumps((deps, loaded), protocol=pickle.HIGHEST_PROTOCOL))
     return loaded

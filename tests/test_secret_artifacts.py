@@ -1,0 +1,94 @@
+"""No secret a model echoes reaches any file the plugin or the CLI writes, nor the terminal.
+
+The openai SDK talks to the tests' local server (tests/llm_server.py); the candidate's answer
+echoes the API key the server received in the Authorization header and a string matching the
+project's ``redact`` pattern. Every artifact is asked for at once, then every file under the
+project (the SQLite cache's bytes included) is searched for both.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from llm_server import LLMServer, RecordedRequest
+
+pytest.importorskip("openai")
+pytestmark = pytest.mark.usefixtures("openai_warm")  # see server_fixtures.openai_warm
+
+KEY_ENV = "PC_ECHO_VAR"  # a name the redactor does not know as a secret: only api_key_env makes it one
+KEY = "zq8vN3pL0rT5wY7xQ4mD"  # no credential shape: only its value being the key can scrub it
+ACCOUNT = "acct-654321"  # matches the project's `redact` pattern; only the server knows it
+
+SUITE = """
+prompts:
+  p: "{{ question }}"
+cases:
+  - id: leak
+    vars: { question: "what did you receive?" }
+    ideal: fine
+    assert: [ { contains: fine } ]
+"""
+
+
+def _pyproject(base_url: str) -> str:
+    models = "\n".join(
+        f'[tool.promptcheck.model.{name}]\nprovider = "openai"\nmodel = "{name}"\n'
+        f'base_url = "{base_url}"\napi_key_env = "{KEY_ENV}"\n'
+        for name in ("base", "cand")
+    )
+    return (
+        textwrap.dedent("""
+        [tool.promptcheck]
+        models = ["base", "cand"]
+        baseline = "base"
+        candidate = "cand"
+        redact = ["acct-[0-9]{6}"]
+        """)
+        + models
+    )
+
+
+def _echo_secrets(request: RecordedRequest) -> str:
+    if request.body.get("model") == "base":
+        return "fine"
+    key = request.headers.get("authorization", "").split()[-1]
+    return f"key {key}; account {ACCOUNT}; header {request.headers.get('authorization')}"
+
+
+def test_no_secret_in_any_artifact(pytester: pytest.Pytester, llm_server: LLMServer,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Reports (json, html, md), junit, record, cassettes, export, cache, CLI report/export: none holds a secret."""
+    monkeypatch.setenv(KEY_ENV, KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    llm_server.responder = _echo_secrets
+    pytester.makepyprojecttoml(_pyproject(llm_server.base_url))
+    pytester.makefile(".prompts.yaml", test_suite=textwrap.dedent(SUITE))
+    result = pytester.runpytest(
+        "-v", "--pc-record", "--junitxml=out/junit.xml", "--pc-export=out/export.jsonl",
+        "--pc-report=json:out/r.json", "--pc-report=html:out/r.html", "--pc-report=md:out/r.md",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=1)
+    assert any(KEY in r.headers.get("authorization", "") for r in llm_server.requests)  # the key went out
+    terminal = result.stdout.str() + result.stderr.str()
+    cli = [sys.executable, "-m", "pytest_promptcheck.cli"]
+    for args in (["report", "latest", "--html", "out/cli.html", "--md", "out/cli.md"],
+                 ["export", "latest", "-o", "out/cli-export.jsonl"]):  # fmt: skip
+        done = subprocess.run([*cli, *args], cwd=pytester.path, capture_output=True, text=True, check=True)
+        terminal += done.stdout + done.stderr
+    written = [p for p in pytester.path.rglob("*") if p.is_file()]
+    names = {p.relative_to(pytester.path).as_posix() for p in written}
+    for expected in ("out/r.json", "out/r.html", "out/r.md", "out/junit.xml", "out/export.jsonl", "out/cli.html",
+                     "out/cli.md", "out/cli-export.jsonl", "cassettes/test_suite.cassette.jsonl"):  # fmt: skip
+        assert expected in names, sorted(names)
+    assert any(n.startswith(".promptcheck/cache.db") for n in names)
+    assert any(n.endswith("results.jsonl") for n in names)
+    cache = b"".join(p.read_bytes() for p in written if p.name.startswith("cache.db"))
+    assert b"[REDACTED]" in cache  # the cache holds the candidate's (scrubbed) answer
+    for secret in (KEY, ACCOUNT):
+        leaks = [p.relative_to(pytester.path).as_posix() for p in written if secret.encode() in p.read_bytes()]
+        assert leaks == [], f"{secret!r} written to {leaks}"
+        assert secret not in terminal
