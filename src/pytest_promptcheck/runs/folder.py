@@ -5,9 +5,13 @@ default ``.promptcheck/runs``) holds:
 
 - ``manifest.json`` — what ran, on what (:mod:`.manifest`). Written when the first result arrives
   (``status: running``) and rewritten at the end with counts and ``status: complete``
-  (``interrupted`` when pytest was interrupted); each write replaces the file atomically.
+  (``interrupted`` when pytest was interrupted); each write replaces the file atomically. Its
+  ``process`` entry (pid, host, start time) lets ``promptcheck runs`` show a killed run, still
+  "running", as ``aborted`` (:mod:`.liveness`).
 - ``results.jsonl`` — one line per model call (:mod:`.record` has the shape). Each line goes out in
   a single write as its report arrives, so a killed run keeps every line written before, each whole.
+
+Both are written through :mod:`..outputs.artifacts`, scrubbed by the project's redactor.
 """
 
 from __future__ import annotations
