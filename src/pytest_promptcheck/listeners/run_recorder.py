@@ -8,6 +8,7 @@ Written by the controller (or the only process) from the reports, so pytest-xdis
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from ..config import ProjectConfig
-from ..outputs.artifacts import warn_cannot_write
+from ..outputs.artifacts import StoreWarning, cannot_write
 from ..outputs.redact import Redactor
 from ..runs.folder import RunFolderWriter, new_run_id
 from ..runs.liveness import this_process
@@ -43,7 +44,7 @@ class RunRecorder:
         self.suites: set[str] = set()
         self.models_used: set[str] = set()
         self._finished = False
-        self._failed = False  # the folder could not be written: warned once, the run goes on without it
+        self.problem: str | None = None  # why the folder could not be written; the run goes on without it
 
     @property
     def folder(self) -> Path | None:
@@ -52,7 +53,7 @@ class RunRecorder:
     # -- hooks ---------------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = record_of(report)
-        if record is None or self._finished or self._failed:
+        if record is None or self._finished or self.problem is not None:
             return
         try:
             if self.writer is None:
@@ -79,8 +80,8 @@ class RunRecorder:
         return self.project.root / self.project.runs / self.run_id
 
     def _give_up(self, exc: OSError) -> None:
-        self._failed = True
-        warn_cannot_write("run record", self._target(), exc, Path(self.config.invocation_params.dir))
+        # Said at session end (finish), where pytest records warnings on an xdist controller too.
+        self.problem = cannot_write("run record", self._target(), exc, Path(self.config.invocation_params.dir))
         if self.writer is not None:
             with contextlib.suppress(OSError):
                 self.writer.close()
@@ -100,14 +101,17 @@ class RunRecorder:
 
     def finish(self, exitstatus: int | None = None, gate: dict[str, Any] | None = None) -> None:
         """Complete the manifest and close results.jsonl (idempotent); ``gate``: the gate's entry."""
-        if self._finished or self.writer is None:
+        if self._finished:
             return
         self._finished = True
-        try:
-            self.writer.close()
-            self._finish_manifest(exitstatus, gate)
-        except OSError as exc:
-            self._give_up(exc)
+        if self.writer is not None:
+            try:
+                self.writer.close()
+                self._finish_manifest(exitstatus, gate)
+            except OSError as exc:
+                self._give_up(exc)
+        if self.problem is not None:
+            warnings.warn(StoreWarning(self.problem), stacklevel=2)
 
     def _finish_manifest(self, exitstatus: int | None, gate: dict[str, Any] | None) -> None:
         finished = datetime.now(timezone.utc)
