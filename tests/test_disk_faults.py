@@ -128,3 +128,17 @@ def test_read_only_folder_as_a_user(pytester: pytest.Pytester, project: PromptPr
         )
     finally:
         folder.chmod(0o700)
+
+
+def test_snapshots_cannot_be_written(pytester: pytest.Pytester, project: PromptProject) -> None:
+    """--pc-update with __snapshots__ blocked by a file: one warning, and no "written" claim."""
+    project.suite(
+        body="prompts: {p: '{{ reply }}'}\ncases:\n  - id: one\n    vars: {reply: hi}\n    assert: [snapshot]\n"
+    )
+    (pytester.path / "__snapshots__").write_text("", encoding="utf-8")
+    result = pytester.runpytest("--pc-update")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([WARNING.format(store="snapshot file", path="__snapshots__/test_suite.snap.yaml",
+                                                reason="*__snapshots__ is not a folder")])  # fmt: skip
+    result.stdout.no_fnmatch_line("*snapshots written*")
+    assert "INTERNALERROR" not in result.stdout.str()

@@ -8,6 +8,9 @@ project (the SQLite cache's bytes included) is searched for both.
 
 from __future__ import annotations
 
+import html
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -22,6 +25,9 @@ pytestmark = pytest.mark.usefixtures("openai_warm")  # see server_fixtures.opena
 KEY_ENV = "PC_ECHO_VAR"  # a name the redactor does not know as a secret: only api_key_env makes it one
 KEY = "zq8vN3pL0rT5wY7xQ4mD"  # no credential shape: only its value being the key can scrub it
 ACCOUNT = "acct-654321"  # matches the project's `redact` pattern; only the server knows it
+PASSWORD_ENV = "PC_ECHO_PASSWORD"  # a credential-named variable: scrubbed by its name
+PASSWORD = "pa&ss\"w<rd>'9911"  # HTML, JSON and repr escape it: it must be scrubbed before encoding
+PAD = "p" * 285  # puts the key across the 300-character clip of a quoted value: a clip must not cut a secret
 
 SUITE = """
 prompts:
@@ -56,13 +62,25 @@ def _echo_secrets(request: RecordedRequest) -> str:
     if request.body.get("model") == "base":
         return "fine"
     key = request.headers.get("authorization", "").split()[-1]
-    return f"key {key}; account {ACCOUNT}; header {request.headers.get('authorization')}"
+    header = request.headers.get("authorization")
+    return f"{PAD}key {key}; account {ACCOUNT}; header {header}; password {os.environ[PASSWORD_ENV]}"
+
+
+def _encodings(secret: str) -> set[bytes]:
+    """The secret as an artifact might hold it: raw, its head (clipped), JSON-, HTML-, repr- or script-escaped."""
+    script = json.dumps(secret)[1:-1]
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        script = script.replace(raw, escaped)
+    forms = {secret, secret[:7], repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=True)[1:-1], html.escape(secret),
+             html.escape(secret, quote=False), script}  # fmt: skip
+    return {f.encode() for f in forms}
 
 
 def test_no_secret_in_any_artifact(pytester: pytest.Pytester, llm_server: LLMServer,
                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Reports (json, html, md), junit, record, cassettes, export, cache, CLI report/export: none holds a secret."""
     monkeypatch.setenv(KEY_ENV, KEY)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     llm_server.responder = _echo_secrets
     pytester.makepyprojecttoml(_pyproject(llm_server.base_url))
@@ -88,7 +106,8 @@ def test_no_secret_in_any_artifact(pytester: pytest.Pytester, llm_server: LLMSer
     assert any(n.endswith("results.jsonl") for n in names)
     cache = b"".join(p.read_bytes() for p in written if p.name.startswith("cache.db"))
     assert b"[REDACTED]" in cache  # the cache holds the candidate's (scrubbed) answer
-    for secret in (KEY, ACCOUNT):
-        leaks = [p.relative_to(pytester.path).as_posix() for p in written if secret.encode() in p.read_bytes()]
+    for secret in (KEY, ACCOUNT, PASSWORD):
+        forms = _encodings(secret)
+        leaks = [p.relative_to(pytester.path).as_posix() for p in written if any(f in p.read_bytes() for f in forms)]
         assert leaks == [], f"{secret!r} written to {leaks}"
-        assert secret not in terminal
+        assert not any(f.decode() in terminal for f in forms), secret

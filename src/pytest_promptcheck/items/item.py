@@ -112,10 +112,10 @@ class PromptItem(pytest.Item):
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
         for completion in self.completions:  # every sample and counterfactual value: a bias reviewer compares them
-            self.user_properties.append(("promptcheck_output", state.redactor.text(clip(completion.output, 500))))
+            self.user_properties.append(("promptcheck_output", clip(state.redactor.text(completion.output), 500)))
         for call in self.verdict.calls:
             for result in call.failed():
-                self.user_properties.append(("promptcheck_reason", state.redactor.text(clip(explain(result), 500))))
+                self.user_properties.append(("promptcheck_reason", clip(explain(result, state.redactor.text), 500)))
 
     def _judge(self, planned: list[Call], completions: list[Completion]) -> Verdict:
         calls: list[CallVerdict] = []
@@ -210,6 +210,7 @@ class PromptItem(pytest.Item):
 
     def _call_record(self, call: Call, verdict: CallVerdict) -> CallRecord:
         completion = verdict.completion
+        scrub = get_session(self.config).redactor.text
         return CallRecord(
             sample=call.sample,
             binding=_jsonable(call.binding),
@@ -231,7 +232,9 @@ class PromptItem(pytest.Item):
                     name=r.assertion.label(),
                     passed=r.outcome.passed,
                     score=r.outcome.score,
-                    reason=explain(r),  # what the failure text says (a json_path's path, expected and got)
+                    # what the failure text says (a json_path's path, expected and got), scrubbed before
+                    # its values are clipped: a secret cut in half would no longer match later
+                    reason=explain(r, scrub),
                     weight=r.assertion.spec.weight,
                     details=_jsonable(r.outcome.details) if r.outcome.details else None,
                     message=r.assertion.spec.message,
@@ -249,8 +252,9 @@ class PromptItem(pytest.Item):
         error = excinfo.value
         if isinstance(error, PromptAssertionError):
             verbose = self.config.get_verbosity() > 0
-            text = format_failure(error.verdict, header=self._header(), verbose=verbose)
-            return get_session(self.config).redactor.text(text)  # a model may echo a secret it was shown
+            redactor = get_session(self.config).redactor  # a model may echo a secret it was shown
+            text = format_failure(error.verdict, header=self._header(), verbose=verbose, scrub=redactor.text)
+            return redactor.text(text)
         return super().repr_failure(excinfo)
 
     def _call_model(

@@ -50,7 +50,12 @@ class RunAggregator:
         """Build the summary, settle the exit status, write the reports (the controller's session end)."""
         if not self.records or self.project.dry_run:
             return
-        records = list(self.records.values())
+        from ..outputs.artifacts import scrub_records
+        from ..session import get_session
+
+        # The summary quotes outputs (terminal, reports, junit): it is built from scrubbed records, so no
+        # later quoting or clipping can reveal a secret; verdicts were settled by the items already.
+        records = scrub_records(self.records.values(), get_session(self.config).redactor)
         earlier = self._earlier_attempts(records) if self.enforced else None
         summary = build_summary(records, self.project, enforced=self.enforced, earlier_attempts=earlier)
         status = int(session.exitstatus)
@@ -58,7 +63,7 @@ class RunAggregator:
             status = self._exit_status(status, summary)
         self.summary = summary = replace(summary, exit_status=status)
         session.exitstatus = status
-        self._write_reports(summary)
+        self._write_reports(summary, records)
 
     def _earlier_attempts(self, records: list[ItemRecord]) -> int | None:
         sides = (self.project.baseline, self.project.candidate)
@@ -82,7 +87,7 @@ class RunAggregator:
             return session_exit_status(pytest_status, ordinary_failed=self.ordinary_failed, gate=summary.gate)
         return threshold_exit_status(pytest_status, summary.breaches)
 
-    def _write_reports(self, summary: RunSummary) -> None:
+    def _write_reports(self, summary: RunSummary, records: list[ItemRecord]) -> None:
         from ..outputs.artifacts import warn_cannot_write
         from ..outputs.junit import junit_properties
         from ..outputs.reports import write_report
@@ -91,7 +96,7 @@ class RunAggregator:
         redactor = get_session(self.config).redactor
         for fmt, path in self.reports:
             try:
-                write_report(fmt, path, summary, list(self.records.values()), redactor)
+                write_report(fmt, path, summary, records, redactor)
             except OSError as exc:  # one report that cannot be written costs that report only
                 warn_cannot_write(f"{fmt} report", path, exc, Path(self.config.invocation_params.dir))
         junit_properties(self.config, summary, redactor)

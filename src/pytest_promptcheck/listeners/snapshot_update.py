@@ -93,6 +93,7 @@ class SnapshotUpdater:
                 )
             except OSError as exc:
                 warn_cannot_write("snapshot file", file, exc, Path(self.config.invocation_params.dir))
+                changes.written, changes.updated, changes.removed = {}, {}, False  # nothing was written
         return changes
 
     def summary_lines(self) -> list[str]:

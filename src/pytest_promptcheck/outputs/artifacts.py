@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..runs.record import ItemRecord
 from .redact import Redactor
 
 
@@ -100,6 +101,22 @@ def write_lines_artifact(path: Path, rows: Iterable[Any], redactor: Redactor, *,
     text = "".join(json_line(row, redactor, sort_keys=sort_keys) + "\n" for row in rows)
     _write(path, text.encode("utf-8"), atomic=atomic)
     return path
+
+
+def scrub_records(records: Iterable[ItemRecord], redactor: Redactor) -> list[ItemRecord]:
+    """Records with every string scrubbed, for a page that escapes or clips text before writing it.
+
+    HTML and Markdown escape ``<``, ``&`` and quotes and cut long outputs: a secret scrubbed only in
+    the finished page could survive encoded, or cut in half. A record with nothing to scrub is kept.
+    """
+    scrubbed = []
+    for record in records:
+        data = record.to_json()
+        if redactor.json_exact and not redactor.needed(json.dumps(data, ensure_ascii=False, default=str)):
+            scrubbed.append(record)
+        else:
+            scrubbed.append(ItemRecord.from_json(redactor.data(data)))
+    return scrubbed
 
 
 class AppendFile:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..textutil import clip
@@ -23,8 +24,19 @@ _MAX_DIFF_LINES = 24
 _MAX_VALUE = 300
 
 
-def format_failure(verdict: Verdict, *, header: str, verbose: bool = False) -> str:
-    """The text pytest shows for a failed prompt item (no traceback)."""
+Scrub = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def format_failure(verdict: Verdict, *, header: str, verbose: bool = False, scrub: Scrub = _same) -> str:
+    """The text pytest shows for a failed prompt item (no traceback).
+
+    ``scrub`` (the project's redactor) runs on outputs and values *before* they are quoted and clipped:
+    scrubbing the finished text could miss a secret escaped by ``repr`` or cut in half by a clip.
+    """
     lines = [header]
     failing = [c for c in verdict.calls if not c.passed]
     many = len(verdict.calls) > 1
@@ -36,13 +48,13 @@ def format_failure(verdict: Verdict, *, header: str, verbose: bool = False) -> s
         lines.append(f"{len(failing)} of {len(verdict.calls)} calls failed")
     shown = failing if verbose else failing[:_MAX_CALLS_SHOWN]
     for call in shown:
-        lines.extend(_call_lines(call, many=many, verbose=verbose))
+        lines.extend(_call_lines(call, many=many, verbose=verbose, scrub=scrub))
     if len(failing) > len(shown):
         lines.append(f"... and {len(failing) - len(shown)} more failing calls (run with -v to see them all)")
     return "\n".join(lines)
 
 
-def _call_lines(call: CallVerdict, *, many: bool, verbose: bool) -> list[str]:
+def _call_lines(call: CallVerdict, *, many: bool, verbose: bool, scrub: Scrub) -> list[str]:
     lines = []
     if many:
         bits = [f"sample {call.sample_index}"] + [f"{k}={v!r}" for k, v in call.binding.items()]
@@ -51,16 +63,16 @@ def _call_lines(call: CallVerdict, *, many: bool, verbose: bool) -> list[str]:
         lines.append(f"  score {call.score:.2f} < threshold {call.threshold:.2f}")
     weighted = call.threshold is not None or any(r.assertion.spec.weight != 1 for r in call.results)
     for result in call.results:
-        lines.extend(_result_lines(result, weighted=weighted))
+        lines.extend(_result_lines(result, weighted=weighted, scrub=scrub))
     if verbose:
         lines.append("  prompt:")
         for message in call.messages:
             lines.append(f"    [{message['role']}] " + _indent(message["content"], "      ").lstrip())
-    lines.append("  output: " + _indent(clip(call.completion.output, 800), "          ").lstrip())
+    lines.append("  output: " + _indent(clip(scrub(call.completion.output), 800), "          ").lstrip())
     return lines
 
 
-def _result_lines(result: CheckResult, *, weighted: bool) -> list[str]:
+def _result_lines(result: CheckResult, *, weighted: bool, scrub: Scrub) -> list[str]:
     outcome, spec = result.outcome, result.assertion.spec
     mark = "✓" if outcome.passed else "✗"
     line = f"  {mark} {result.assertion.label()}"
@@ -74,10 +86,10 @@ def _result_lines(result: CheckResult, *, weighted: bool) -> list[str]:
     if outcome.diff and isinstance(outcome.expected, str) and isinstance(outcome.got, str):
         if outcome.reason:
             lines.append(f"      {outcome.reason}")
-        lines.extend("      " + d for d in _diff(outcome.expected, outcome.got))
+        lines.extend("      " + d for d in _diff(scrub(outcome.expected), scrub(outcome.got)))
         return lines
     if outcome.expected is not None or outcome.got is not None:
-        lines.append(f"      {_expected_got(result)}")
+        lines.append(f"      {_expected_got(result, scrub)}")
         if outcome.reason:
             lines.append(f"      ({outcome.reason})")
     elif outcome.reason:
@@ -89,23 +101,23 @@ def _where(result: CheckResult) -> str:
     return f"at {result.outcome.path}: " if result.outcome.path else ""
 
 
-def _expected_got(result: CheckResult) -> str:
+def _expected_got(result: CheckResult, scrub: Scrub) -> str:
     """``at $.x: expected [not ]'a', got 'b'`` (``not`` when a negated assertion decided)."""
     outcome = result.outcome
     negated = "not " if result.assertion.negate and outcome.definite else ""
-    return f"{_where(result)}expected {negated}{_value(outcome.expected)}, got {_value(outcome.got)}"
+    return f"{_where(result)}expected {negated}{_value(outcome.expected, scrub)}, got {_value(outcome.got, scrub)}"
 
 
-def explain(result: CheckResult) -> str:
+def explain(result: CheckResult, scrub: Scrub = _same) -> str:
     """Why an assertion failed, on one line, as the failure text says it (the run record keeps this)."""
     outcome = result.outcome
     if outcome.passed:
         return outcome.reason
     if outcome.diff and isinstance(outcome.expected, str) and isinstance(outcome.got, str):
-        shown = f"expected {_value(outcome.expected)}, got {_value(outcome.got)}"
+        shown = f"expected {_value(outcome.expected, scrub)}, got {_value(outcome.got, scrub)}"
         return f"{outcome.reason}: {shown}" if outcome.reason else shown
     if outcome.expected is not None or outcome.got is not None:
-        text = _expected_got(result)
+        text = _expected_got(result, scrub)
         return f"{text} ({outcome.reason})" if outcome.reason else text
     return f"{_where(result)}{outcome.reason}"
 
@@ -119,8 +131,8 @@ def _diff(expected: str, got: str) -> list[str]:
     return diff
 
 
-def _value(value: Any) -> str:
-    return clip(repr(value), _MAX_VALUE)
+def _value(value: Any, scrub: Scrub) -> str:
+    return clip(repr(scrub(value) if isinstance(value, str) else value), _MAX_VALUE)
 
 
 def _indent(text: str, prefix: str) -> str:

@@ -12,13 +12,14 @@ sets ``data-error``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
-from .artifacts import write_text_artifact
+from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Progress, Row, build_rows, model_order
 
@@ -30,10 +31,16 @@ def write_html(
     path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, *,
     title: str = "promptcheck report", progress: Progress | None = None,
 ) -> None:  # fmt: skip
-    write_text_artifact(path, render(summary, records, title=title, progress=progress), redactor)
+    # The cases' data is scrubbed before it is encoded (JSON and HTML escapes would hide a secret holding
+    # a quote, ``<`` or ``&``); the page as a whole is scrubbed again on its way out.
+    page = render(summary, scrub_records(records, redactor), title=title, progress=progress, scrub=redactor.data)
+    write_text_artifact(path, page, redactor)
 
 
-def render(summary: RunSummary, records: list[ItemRecord], *, title: str, progress: Progress | None = None) -> str:
+def render(
+    summary: RunSummary, records: list[ItemRecord], *, title: str, progress: Progress | None = None,
+    scrub: Callable[[Any], Any] = lambda data: data,
+) -> str:  # fmt: skip
     rows = build_rows(records, summary, progress)
     models = model_order(records, summary)
     body = "\n".join(
@@ -46,7 +53,7 @@ def render(summary: RunSummary, records: list[ItemRecord], *, title: str, progre
             _cases_section(rows),
         ]
     )
-    return _PAGE.format(title=escape(title), css=_CSS, body=body, data=script_json(_data(rows, summary)), js=_JS)
+    return _PAGE.format(title=escape(title), css=_CSS, body=body, data=script_json(scrub(_data(rows, summary))), js=_JS)
 
 
 def script_json(value: Any) -> str:

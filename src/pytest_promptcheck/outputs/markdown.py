@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
-from .artifacts import write_text_artifact
+from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Row, build_rows, changed, label, model_order
 
@@ -29,7 +29,7 @@ _ICON = {"pass": "✅", "regressed": "❌", "inconclusive": "⚠️", "infrastru
 def write_markdown(
     path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, *, title: str = "promptcheck"
 ) -> None:
-    write_text_artifact(path, render(summary, records, title=title), redactor)
+    write_text_artifact(path, render(summary, scrub_records(records, redactor), title=title), redactor)
 
 
 def render(summary: RunSummary, records: list[ItemRecord], *, title: str = "promptcheck", limit: int = LIMIT) -> str:
