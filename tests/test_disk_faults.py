@@ -42,13 +42,14 @@ def _check(result: pytest.RunResult, *stores: tuple[str, str, str]) -> None:
 
 
 def test_promptcheck_folder_is_a_file(pytester: pytest.Pytester, project: PromptProject) -> None:
-    """A file named .promptcheck: no run record, no cache, one line for each; the run finishes."""
+    """A file named .promptcheck: no run record, cache or export (read from the record), a line for each."""
     project.suite(body=SUITE)
     (pytester.path / ".promptcheck").write_text("not a folder\n", encoding="utf-8")
     _check(
-        pytester.runpytest(),
+        pytester.runpytest("--pc-export=export.jsonl"),
         ("response cache", ".promptcheck/cache.db", "*: .promptcheck is not a folder"),
         ("run record", ".promptcheck/runs/*", "Not a directory*.promptcheck is not a folder"),
+        ("export", "export.jsonl", "its run record could not be written"),
     )
 
 

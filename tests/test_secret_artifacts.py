@@ -17,6 +17,7 @@ import textwrap
 
 import pytest
 
+from conftest import PromptProject
 from llm_server import LLMServer, RecordedRequest
 
 pytest.importorskip("openai")
@@ -111,3 +112,20 @@ def test_no_secret_in_any_artifact(pytester: pytest.Pytester, llm_server: LLMSer
         leaks = [p.relative_to(pytester.path).as_posix() for p in written if any(f in p.read_bytes() for f in forms)]
         assert leaks == [], f"{secret!r} written to {leaks}"
         assert not any(f.decode() in terminal for f in forms), secret
+
+
+def test_a_cache_hit_is_judged_on_the_scrubbed_answer(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                      project: PromptProject) -> None:  # fmt: skip
+    """The cache keeps the scrubbed answer (no secret in cache.db); the next run's hit is judged on that text."""
+    monkeypatch.setenv("PC_CACHE_TOKEN", "tok-8812345678abcdef")  # a credential-named variable
+    pytester.makepyfile(
+        app="import os\n\ndef leak(messages, params):\n    return 'token ' + os.environ['PC_CACHE_TOKEN']\n"
+    )
+    project.config({"m": "app:leak"})
+    project.suite(body="prompts: {p: hi}\ncases:\n  - id: one\n    assert: [{contains: token}]\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+    again = pytester.runpytest()
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines(["promptcheck cache: 1/1 calls from cache (100%)"])
+    stored = b"".join(p.read_bytes() for p in (pytester.path / ".promptcheck").glob("cache.db*"))
+    assert b"token [REDACTED]" in stored and b"tok-88" not in stored

@@ -25,7 +25,11 @@ class FailureExporter:
         self.cwd = cwd
         self.result: ExportResult | None = None
 
-    def export(self, folder: Path | None) -> None:
+    def export(self, folder: Path | None, *, unrecorded: bool = False) -> None:
+        """Export from ``folder``; ``unrecorded``: the run record could not be written, so there is nothing to read."""
+        if unrecorded:
+            warn_cannot_write("export", self.out, RuntimeError("its run record could not be written"), self.cwd)
+            return
         if folder is None:
             return  # no prompt item ran: nothing to export, nothing written
         try:

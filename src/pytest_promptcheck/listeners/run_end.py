@@ -46,7 +46,7 @@ class RunEnd:
         if self.recorder is not None:
             self.recorder.finish(status, self.aggregator.gate_entry())
             if self.exporter is not None:
-                self.exporter.export(self.recorder.folder)
+                self.exporter.export(self.recorder.folder, unrecorded=self.recorder.problem is not None)
 
     def after_section(self) -> list[list[str]]:
         """The terminal lines that follow the promptcheck section: snapshots, record, cassettes, export."""
