@@ -24,7 +24,7 @@ import os
 import secrets
 import sqlite3
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,20 +103,50 @@ def write_lines_artifact(path: Path, rows: Iterable[Any], redactor: Redactor, *,
     return path
 
 
-def scrub_records(records: Iterable[ItemRecord], redactor: Redactor) -> list[ItemRecord]:
+class ScrubbedRecords(list[ItemRecord]):
+    """Records :func:`scrub_records` already scrubbed with ``redactor``: scrubbing them again is skipped."""
+
+    def __init__(self, records: Iterable[ItemRecord], redactor: Redactor) -> None:
+        super().__init__(records)
+        self.redactor = redactor
+
+
+def scrub_records(records: Iterable[ItemRecord], redactor: Redactor) -> ScrubbedRecords:
     """Records with every string scrubbed, for a page that escapes or clips text before writing it.
 
     HTML and Markdown escape ``<``, ``&`` and quotes and cut long outputs: a secret scrubbed only in
-    the finished page could survive encoded, or cut in half. A record with nothing to scrub is kept.
+    the finished page could survive encoded, or cut in half. A record with nothing to scrub is kept;
+    a string met again (prompts and names repeat across models and variants) is scrubbed once.
     """
+    if isinstance(records, ScrubbedRecords) and records.redactor is redactor:
+        return records  # the summary's records, handed on to the reports
+    memo: dict[str, str] = {}
+
+    def text(value: str) -> str:
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = redactor.text(value)
+        return found
+
     scrubbed = []
     for record in records:
         data = record.to_json()
         if redactor.json_exact and not redactor.needed(json.dumps(data, ensure_ascii=False, default=str)):
             scrubbed.append(record)
         else:
-            scrubbed.append(ItemRecord.from_json(redactor.data(data)))
-    return scrubbed
+            scrubbed.append(ItemRecord.from_json(_walk(data, text)))
+    return ScrubbedRecords(scrubbed, redactor)
+
+
+def _walk(value: Any, text: Callable[[str], str]) -> Any:
+    """:meth:`.Redactor.data` with a given ``text`` function (keys scrubbed too)."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, dict):
+        return {text(k) if isinstance(k, str) else k: _walk(v, text) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_walk(v, text) for v in value]
+    return value
 
 
 class AppendFile:
@@ -208,6 +238,7 @@ def _write(path: Path, data: bytes, *, atomic: bool) -> None:
 
 
 __all__ = [
-    "AppendFile", "ArtifactDB", "StoreWarning", "cannot_write", "json_line", "move_file", "warn_cannot_write",
-    "write_internal_bytes", "write_json_artifact", "write_lines_artifact", "write_owned_text", "write_text_artifact",
+    "AppendFile", "ArtifactDB", "ScrubbedRecords", "StoreWarning", "cannot_write", "json_line", "move_file",
+    "scrub_records", "warn_cannot_write", "write_internal_bytes", "write_json_artifact", "write_lines_artifact",
+    "write_owned_text", "write_text_artifact",
 ]  # fmt: skip
