@@ -296,3 +296,27 @@ def test_chat_template_drift_between_baseline_and_candidate_is_reported_once(
     result.assert_outcomes(passed=4)
     out = result.stdout.str()
     assert out.count("differ in more than weights: chat template differs") == 1
+
+
+def test_output_is_the_decoded_text_unnormalised() -> None:
+    """The output is the generated tokens decoded as they are, as a server returns them: never stripped.
+
+    The example's base checkpoint answers this ticket in prose; cut at 5 tokens the decoded text ends
+    in a space (the 5th token is a bare "Ġ"), which `transformers serve` returned as is.
+    """
+    base = Path(__file__).parents[1] / "example_suite" / "models" / "base"
+    ticket = "Ticket: Hey team, my parcel 585 arrived damaged. Whenever you can."
+    system = "You are a support triage assistant. Answer with JSON only."
+    target = provider(base)
+    request = ModelRequest(
+        messages=({"role": "system", "content": system}, {"role": "user", "content": ticket}),
+        params={"max_tokens": 5}, seed=0,
+    )  # fmt: skip
+
+    async def run() -> Completion:
+        try:
+            return await target.complete(request)
+        finally:
+            await target.aclose()
+
+    assert asyncio.run(run()).output == "This looks like a "

@@ -312,10 +312,15 @@ class TransformersProvider:
 
     # -- results -------------------------------------------------------------------------------------
     def _completion(self, prompt: list[int], new_tokens: list[int]) -> Completion:
-        """Decode up to the first EOS: ``stop`` when one was generated, else ``length``."""
+        """Decode up to the first EOS: ``stop`` when one was generated, else ``length``.
+
+        The text is not stripped or otherwise normalised: an OpenAI-compatible server serving the
+        same checkpoint (transformers serve, vLLM, TGI) returns the decoded tokens as they are, and
+        one checkpoint must give one output however it is served (README "Outputs are not normalised").
+        """
         stop = next((i for i, t in enumerate(new_tokens) if t in self._loaded.eos_ids), None)
         kept = new_tokens if stop is None else new_tokens[:stop]
-        text = self._loaded.tokenizer.decode(kept, skip_special_tokens=True).strip()
+        text = self._loaded.tokenizer.decode(kept, skip_special_tokens=True)
         generated = len(new_tokens) if stop is None else stop + 1  # the EOS counts, padding after it does not
         return Completion(
             output=text,
