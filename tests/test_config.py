@@ -200,7 +200,7 @@ def test_dry_run_lists_calls_and_calls_nothing(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         [
-            "paid: 2 calls, ~4 input + <=200 output tokens, est. $0.4040",
+            "  paid: 2 calls, ~4 input + <=200 output tokens, est. $0.4040",
             "dry run: 2 calls would be made, est. $0.4040 in all; nothing was called",
         ]
     )

@@ -53,7 +53,6 @@ class PromptSession:
     snapshots: dict[Path, SnapshotStore] = field(default_factory=dict)
     suites_collected: int = 0
     tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
-    dry_run_lines: list[str] = field(default_factory=list)
     tally: RunTally = field(default_factory=RunTally)
     drift_checked: bool = False
     _engine: Engine | None = None

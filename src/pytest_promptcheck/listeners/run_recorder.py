@@ -22,7 +22,7 @@ from ..runs.manifest import RunMode, model_entries, start_manifest, suite_hashes
 from ..runs.record import ItemRecord, record_of
 from ..textutil import shown_path
 
-_COUNTED = ("items", "calls", "answered", "cached", "passed", "failed", "error", "skipped")
+_COUNTED = ("items", "calls", "answered", "cached", "passed", "failed", "error", "skipped", "judge_calls")
 
 
 class RunRecorder:
@@ -40,6 +40,7 @@ class RunRecorder:
         self.counts: Counter[str] = Counter()
         self.suites: set[str] = set()
         self.models_used: set[str] = set()
+        self.judges_used: set[str] = set()  # grader models of judge/rubric: identified in the manifest too
         self._finished = False
 
     @property
@@ -78,6 +79,9 @@ class RunRecorder:
             self.counts["calls"] += 1
             self.counts["answered"] += call.answered
             self.counts["cached"] += call.cached and call.answered
+            answered_judges = [j for j in call.judge_calls if j.output is not None]
+            self.counts["judge_calls"] += len(answered_judges)
+            self.judges_used.update(j.model for j in answered_judges)
             self.writer.append(self.redactor.json_line(line))
 
     def finish(self, exitstatus: int | None = None, gate: dict[str, Any] | None = None) -> None:
@@ -94,7 +98,9 @@ class RunRecorder:
             exitstatus=exitstatus,
             counts={k: self.counts[k] for k in _COUNTED},
             suites=suite_hashes(self.config.rootpath, self.suites),
-            models=model_entries(self.project, self.config.rootpath, self.models_used, hashes=True),
+            models=model_entries(
+                self.project, self.config.rootpath, self.models_used, hashes=True, judges=self.judges_used
+            ),
         )
         if gate is not None:
             self.manifest["gate"] = gate
@@ -116,5 +122,6 @@ class RunRecorder:
             share = f"{cached / answered:.0%}" if answered else "-"
             lines.append(f"promptcheck cache: {cached}/{answered} calls from cache ({share})")
         shown = shown_path(self.folder, Path(self.config.invocation_params.dir))
-        lines.append(f"promptcheck run record: {shown} ({self.counts['calls']} calls)")
+        judged = f" + {self.counts['judge_calls']} judge calls" if self.counts["judge_calls"] else ""
+        lines.append(f"promptcheck run record: {shown} ({self.counts['calls']} calls{judged})")
         return lines
