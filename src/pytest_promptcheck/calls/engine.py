@@ -302,15 +302,18 @@ class Engine:
             completion = replace(completion, latency_ms=(time.perf_counter() - start) * 1000)
         return completion
 
-    def fingerprint(self, name: str) -> dict[str, str] | None:
+    def fingerprint(self, name: str, method: str = "fingerprint") -> dict[str, Any] | None:
         """The ``fingerprint()`` of model ``name``'s provider when it is running and has one (chat template,
-        tokenizer, generation config hashes); read on the loop thread, where the provider lives."""
+        tokenizer, generation config hashes); read on the loop thread, where the provider lives.
+
+        ``method="drift_details"``: what those hashes stand for, readable (to say what differs).
+        """
         provider = self._providers.get(name)
-        if provider is None or isinstance(provider, BaseException) or not hasattr(provider, "fingerprint"):
+        if provider is None or isinstance(provider, BaseException) or not hasattr(provider, method):
             return None
 
-        async def read() -> dict[str, str]:
-            return dict(provider.fingerprint())  # type: ignore[union-attr]
+        async def read() -> dict[str, Any]:
+            return dict(getattr(provider, method)())
 
         try:
             return asyncio.run_coroutine_threadsafe(read(), self._ensure_loop()).result(timeout=60)

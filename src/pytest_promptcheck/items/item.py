@@ -65,6 +65,7 @@ class PromptItem(pytest.Item):
         self.planned: list[Call] = []
         self.completions: list[Completion] = []  # one per planned call, in order
         self._judge_log: list[tuple[JudgeCallRecord, ...]] = []  # per judged call: the grader calls made
+        self.drift: tuple[str, ...] = ()  # set on the item that found baseline/candidate drift
         self.verdict: Verdict | None = None
         self.confirmations: tuple[bool, ...] = ()  # the gate's re-samples of a critical case
         self.confirmation_calls: list[Call] = []  # their calls (recorded to cassettes like the others)
@@ -110,7 +111,7 @@ class PromptItem(pytest.Item):
             # errors bypass repr_failure, so fail without a traceback: the message says it all.
             pytest.fail(state.redactor.text(f"{self._header()}\n{problem}"), pytrace=False)
         assert self.verdict is not None
-        state.check_drift()
+        self.drift = state.check_drift()
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
         for completion in self.completions:  # every sample and counterfactual value: a bias reviewer compares them
@@ -220,6 +221,7 @@ class PromptItem(pytest.Item):
             suite_metrics=_jsonable(self.suite.metrics),  # thresholds: the xdist controller never collects
             sampled=self.sampled,
             confirmations=self.confirmations,
+            drift=self.drift,
         )
 
     def _planned_judge_calls(self, call: Call) -> tuple[JudgeCallRecord, ...]:

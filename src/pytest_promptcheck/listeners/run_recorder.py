@@ -40,6 +40,7 @@ class RunRecorder:
         self.counts: Counter[str] = Counter()
         self.suites: set[str] = set()
         self.models_used: set[str] = set()
+        self.drift: dict[str, None] = {}  # what baseline and candidate differ in besides weights, in order
         self.judges_used: set[str] = set()  # grader models of judge/rubric: identified in the manifest too
         self._finished = False
 
@@ -74,6 +75,7 @@ class RunRecorder:
         self.suites.add(record.suite)
         self.models_used.add(record.model)
         self.counts["items"] += 1
+        self.drift.update(dict.fromkeys(record.drift))
         self.counts[record.outcome] += 1
         for call, line in zip(record.calls, record.call_lines(self.run_id)):
             self.counts["calls"] += 1
@@ -102,6 +104,8 @@ class RunRecorder:
                 self.project, self.config.rootpath, self.models_used, hashes=True, judges=self.judges_used
             ),
         )
+        if self.drift:
+            self.manifest["drift"] = list(self.drift)
         if gate is not None:
             self.manifest["gate"] = gate
         self._save_manifest()

@@ -76,6 +76,7 @@ def lines(summary: RunSummary) -> list[str]:
         _thresholds(summary),
         list(_comparison(summary.comparison, summary.settings.margin)) if summary.comparison else [],
         _gate(summary),
+        _drift(summary),
     ]
     out: list[str] = []
     for section in filter(None, sections):
@@ -170,6 +171,18 @@ def _operational(models: dict[str, Metrics], judges: dict[str, Usage]) -> list[s
 def _usage_cells(use: Usage, timing: list[str]) -> list[str]:
     cost = f"${use.cost:.4f}" if use.cost is not None else "-"
     return [str(use.calls), *timing, _count(use.input_tokens), _count(use.output_tokens), cost]
+
+
+def _drift(summary: RunSummary) -> list[str]:
+    if not summary.drift:
+        return []
+    sides = (
+        f"baseline {summary.comparison.baseline!r} and candidate {summary.comparison.candidate!r}"
+        if summary.comparison
+        else "baseline and candidate"
+    )
+    return [f"warning: {sides} differ in more than weights; score differences may come from these, not from training:",
+            *(f"  - {d}" for d in summary.drift)]  # fmt: skip
 
 
 def _thresholds(summary: RunSummary) -> list[str]:

@@ -204,6 +204,7 @@ class ItemRecord:
     base_url: str | None = None  # the endpoint, resolved, without user info or query
     sampled: bool = False  # outputs vary between samples (temperature > 0, repeats or a judge)
     confirmations: tuple[bool, ...] = ()  # verdicts of the gate's re-samples of a critical case (`confirm`)
+    drift: tuple[str, ...] = ()  # what baseline and candidate differ in besides weights (the item that found it)
     version: int = RECORD_VERSION
 
     @property
@@ -231,7 +232,7 @@ class ItemRecord:
             "side": self.side, "tags": list(self.tags), "ideal": self.ideal, "outcome": self.outcome,
             "error": self.error, "threshold": self.threshold, "min_pass": self.min_pass,
             "suite_metrics": self.suite_metrics, "base_url": self.base_url, "sampled": self.sampled,
-            "confirmations": list(self.confirmations),
+            "confirmations": list(self.confirmations), "drift": list(self.drift),
         }  # fmt: skip
 
     @classmethod
@@ -264,6 +265,7 @@ class ItemRecord:
             base_url=data.get("base_url"),
             sampled=bool(data.get("sampled")),
             confirmations=tuple(bool(v) for v in data.get("confirmations") or ()),
+            drift=tuple(str(v) for v in data.get("drift") or ()),
             version=version,
         )
 

@@ -34,6 +34,7 @@ class RunSummary:
     settings: GateConfig
     exit_status: int | None = None
     judges: dict[str, Usage] = field(default_factory=dict)  # grader model -> its calls' usage (judge/rubric)
+    drift: tuple[str, ...] = ()  # baseline vs candidate differences besides weights (chat template, ...)
 
 
 def build_summary(
@@ -59,7 +60,13 @@ def build_summary(
         enforced=enforced,
         settings=project.gate,
         judges=metrics.judge_usage(records),
+        drift=drift_of(records),
     )
+
+
+def drift_of(records: list[ItemRecord]) -> tuple[str, ...]:
+    """The drift the items found (each process that ran both sides finds it once), each said once."""
+    return tuple(dict.fromkeys(d for r in records for d in r.drift))
 
 
 def _rates(records: list[ItemRecord], key: str) -> dict[str, dict[str, Rate]]:
