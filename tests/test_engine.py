@@ -364,3 +364,28 @@ def test_a_dead_endpoint_costs_one_call_not_every_call(pytester: pytest.Pytester
     result.stdout.fnmatch_lines(
         [f"*the endpoint did not answer this model's first call: connection to {llm_server.url}*failed*"]
     )
+
+
+def test_endpoint_cap_limits_all_models_of_one_server_together(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    """[tool.promptcheck.endpoints."URL"] concurrency = 3: two models of 8 each never have more than 3 in flight there."""
+    llm_server.set_latency(0.1)
+    second = f'[tool.promptcheck.model.gpt2]\nprovider = "openai"\nmodel = "gpt-test"\nbase_url = "{llm_server.base_url}/"\nconcurrency = 8'
+    write_project(
+        pytester,
+        llm_server.base_url,
+        12,
+        top='models = ["gpt", "gpt2"]\ncache = "off"',
+        model=f"concurrency = 8\n{second}",
+    )
+    text = (pytester.path / "pyproject.toml").read_text().replace('models = ["gpt"]\n', "", 1)
+    (pytester.path / "pyproject.toml").write_text(text)
+    pytester.runpytest().assert_outcomes(passed=24)
+    assert llm_server.peak_in_flight > 3  # without the cap the two models together go past it
+    llm_server.reset()
+    host = llm_server.base_url.replace("http://", "HTTP://")  # the key matches however the URL is written
+    (pytester.path / "pyproject.toml").write_text(text + f'\n[tool.promptcheck.endpoints."{host}/"]\nconcurrency = 3\n')
+    pytester.runpytest().assert_outcomes(passed=24)
+    assert llm_server.request_count == 24
+    assert llm_server.peak_in_flight <= 3

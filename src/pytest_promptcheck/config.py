@@ -32,7 +32,7 @@ _MODEL_KEYS = {
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
-    "allow_paths", "limits",
+    "allow_paths", "limits", "endpoints",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -143,6 +143,7 @@ class ProjectConfig:
     judge: str | None = None  # model name that grades `judge`/`rubric` assertions by default
     judge_retries: int = 1  # times a judge whose answer cannot be read is asked again
     embedding_model: str | None = None  # local embedding model folder for `similar` (absolute)
+    endpoints: dict[str, int] = field(default_factory=dict)  # normalised base URL -> calls in flight, all models
     allow_paths: tuple[Path, ...] = ()  # extra folders a suite may read files from (resolved)
     limits: SuiteLimits = field(default_factory=SuiteLimits)
     dry_run: bool = False
@@ -265,6 +266,7 @@ def load_project_config(
         judge=table.get("judge"),
         judge_retries=_number(table.get("judge_retries", 1), "judge_retries", source, int),
         embedding_model=str((root / table["embedding_model"]).resolve()) if table.get("embedding_model") else None,
+        endpoints=_endpoints(table.get("endpoints", {}), source),
         allow_paths=tuple((root / p).resolve() for p in _str_list(table.get("allow_paths", []), "allow_paths", source)),
         limits=SuiteLimits.from_table(table.get("limits", {}), source),
         source=source,
@@ -431,6 +433,31 @@ def _gate(table: Any, source: str) -> GateConfig:
     if gate.confirm < 0 or gate.max_attempts < 0:
         raise ConfigError(f"{source} gate: confirm and max_attempts are counts >= 0 (0 turns them off)")
     return gate
+
+
+def endpoint_key(url: str) -> str:
+    """A base URL as ``[tool.promptcheck.endpoints]`` matches it: scheme and host lower-cased, no trailing slash."""
+    scheme, _, rest = url.strip().partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/") if rest else url.strip().rstrip("/")
+
+
+def _endpoints(table: Any, source: str) -> dict[str, int]:
+    """``[tool.promptcheck.endpoints."URL"] concurrency = N``: one cap for all models served by one server."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'{source}: `endpoints` must be a table of [tool.promptcheck.endpoints."URL"] tables')
+    caps = {}
+    for url, spec in table.items():
+        where = f'{source} endpoints."{url}"'
+        if not isinstance(spec, dict) or set(spec) != {"concurrency"}:
+            raise ConfigError(
+                f"{where}: write `concurrency = N` (the calls in flight to that server, all models together)"
+            )
+        value = spec["concurrency"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: concurrency must be a whole number of at least 1, got {value!r}")
+        caps[endpoint_key(url)] = value
+    return caps
 
 
 def _str_list(value: Any, key: str, source: str) -> list[str]:
