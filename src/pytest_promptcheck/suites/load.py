@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import SuiteError, SuiteProblem
-from .limits import SuitePolicy
+from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
 from .validate import validate_document
@@ -60,6 +62,14 @@ class _SuiteLoader:
             data = self.path.read_bytes()
         except OSError as exc:
             raise SuiteError.at(self.path, 0, f"cannot read the suite: {exc.strerror}") from None
+        limits = self.policy.limits
+        if len(data) > limits.suite_bytes:
+            raise SuiteError.at(
+                self.path,
+                0,
+                f"the suite is {len(data)} bytes, more than {limits.suite_bytes} (limits.suite_bytes); split it "
+                "(or move cases to `cases_from:` files) or raise [tool.promptcheck.limits] suite_bytes",
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -67,7 +77,7 @@ class _SuiteLoader:
             raise SuiteError.at(
                 self.path, line, f"the suite is not UTF-8 text ({exc.reason}); save it as UTF-8"
             ) from None
-        doc = load_yaml(text, self.path)
+        doc = load_yaml(text, self.path, limits)
         if not isinstance(doc, LineDict):
             raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
         self.problems.extend(validate_document(doc, self.path))
@@ -79,6 +89,7 @@ class _SuiteLoader:
         for ref, ref_line in self._cases_from_refs(doc):
             cases.extend(self._cases_from(ref, ref_line, defaults))
         self._check_unique(cases)
+        self._check_fan_out(cases, len(variants))
         if not cases and not self.problems:
             self.problem(doc.line, "the suite has no cases; add a `cases:` list or `cases_from:`")
         self._fail_if_problems()
@@ -213,7 +224,12 @@ class _SuiteLoader:
         data = self._read_dependency(file, line, "cases_from: file", ref)
         if data is None:
             return []
-        text = data.decode("utf-8-sig")
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark may start the file
+        except UnicodeDecodeError as exc:
+            bad_line = data[: exc.start].count(b"\n") + 1
+            self.problem(bad_line, f"not UTF-8 text ({exc.reason}); save it as UTF-8", path=file)
+            return []
         if file.suffix == ".jsonl":
             rows = self._jsonl_rows(file, text)
         elif file.suffix == ".csv":
@@ -233,53 +249,123 @@ class _SuiteLoader:
 
     def _jsonl_rows(self, file: Path, text: str) -> list[tuple[int, LineDict]]:
         rows = []
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # split on "\n" only: str.splitlines() also splits on U+2028 and \x0c, which JSON text may hold
+        for number, raw in enumerate(text.split("\n"), start=1):
             if not raw.strip():
                 continue
+            problem = None
             try:
-                value = json.loads(raw)
+                value = _with_lines(json.loads(raw, object_pairs_hook=_unique_keys), number, self.policy.limits.depth)
+            except _RowProblem as exc:
+                problem = str(exc)
             except json.JSONDecodeError as exc:
-                self.problem(
-                    number,
-                    f"row is not valid JSON: {exc.msg} (column {exc.colno}); write one JSON object per line",
-                    path=file,
-                )
+                problem = f"row is not valid JSON: {exc.msg} (column {exc.colno}); write one JSON object per line"
+                if raw.startswith("\ufeff"):
+                    problem = "a byte order mark (BOM) starts this row; only the file may start with one: remove it"
+            except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting past the C parser's limit
+                problem = f"row is not valid JSON ({_first_line(exc)}); write one JSON object per line"
+            if problem is None and not isinstance(value, LineDict):
+                problem = f'row {raw.strip()[:40]!r} is not a JSON object; write {{"id": ..., "vars": {{...}}}}'
+            if problem is not None:
+                self.problem(number, problem, path=file)
                 continue
-            if not isinstance(value, dict):
-                self.problem(
-                    number,
-                    f'row {raw.strip()[:40]!r} is not a JSON object; write {{"id": ..., "vars": {{...}}}}',
-                    path=file,
-                )
-                continue
-            rows.append((number, _with_lines(value, number)))
+            rows.append((number, value))
         return rows
 
     def _csv_rows(self, file: Path, text: str) -> list[tuple[int, LineDict]]:
-        reader = csv.DictReader(text.splitlines())
+        """The cases of a CSV file: a header row naming the columns, then one row per case.
+
+        Strict: a quoted cell may span lines, but a file that ends inside a quote is an error at the
+        row where it opened (the csv module would silently make the rest of the file one cell), and
+        every row has exactly one cell per column.
+        """
+        records = self._csv_records(file, text)
+        if records is None:
+            return []
+        header, body = records
+        depth = self.policy.limits.depth
+        if not body:
+            self.problem(1, "the file has a header but no rows; add one row per case", path=file)
         rows = []
-        for row in reader:
-            number = reader.line_num
-            if None in row:
-                self.problem(number, "row has more cells than the header has columns", path=file)
+        for number, cells in body:
+            if len(cells) != len(header):
+                what = "fewer" if len(cells) < len(header) else "more"
+                self.problem(
+                    number,
+                    f"row has {len(cells)} cells, {what} than the header's {len(header)} columns; give every row "
+                    "one cell per column (quote a cell that holds a comma)",
+                    path=file,
+                )
                 continue
-            value: dict[str, Any] = {"vars": {}}
-            for column, cell in row.items():
-                cell = cell or ""
-                if column in ("id", "ideal", "description"):
-                    if cell:
-                        value[column] = cell
-                elif column == "tags":
-                    value["tags"] = [t.strip() for t in cell.replace(";", ",").split(",") if t.strip()]
-                elif column == "vars":
-                    try:
-                        value["vars"].update(json.loads(cell) if cell else {})
-                    except json.JSONDecodeError as exc:
-                        self.problem(number, f"`vars` cell is not a JSON object: {exc.msg}", path=file)
-                else:
-                    value["vars"][column] = cell
-            rows.append((number, _with_lines(value, number)))
+            try:
+                rows.append((number, _with_lines(self._csv_case(file, number, zip(header, cells)), number, depth)))
+            except _RowProblem as exc:
+                self.problem(number, str(exc), path=file)
         return rows
+
+    def _csv_records(self, file: Path, text: str) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+        """(header, [(line the row starts on, cells)]), or None after reporting a broken file."""
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        records: list[tuple[int, list[str]]] = []
+        start = 1
+        try:
+            for cells in reader:
+                if cells:  # a blank line is no row
+                    records.append((start, cells))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                message = (
+                    "a quoted cell opened on this row never closes (the file ends inside the quote); close the "
+                    'quote (a quoted cell may span lines; write a quote inside one as "")'
+                )
+                self.problem(start, message, path=file)
+            else:
+                self.problem(
+                    reader.line_num,
+                    f"row is not valid CSV ({exc}); quote a cell that holds a comma or quote",
+                    path=file,
+                )
+            return None
+        if not records:
+            self.problem(
+                1, "the file is empty; write a header row (id,vars or id,<var>,...) and one row per case", path=file
+            )
+            return None
+        (_, header), body = records[0], records[1:]
+        names = [name.strip() for name in header]
+        seen: dict[str, int] = {}
+        for column, name in enumerate(names, start=1):
+            if not name:
+                self.problem(1, f"column {column} of the header has no name; name it or remove the column", path=file)
+            elif name in seen:
+                self.problem(
+                    1,
+                    f"column {name!r} is in the header twice (columns {seen[name]} and {column}); rename one",
+                    path=file,
+                )
+            else:
+                seen[name] = column
+        return (names, body) if len(seen) == len(names) else None
+
+    def _csv_case(self, file: Path, number: int, cells: Any) -> dict[str, Any]:
+        value: dict[str, Any] = {"vars": {}}
+        for column, cell in cells:
+            if column in ("id", "ideal", "description"):
+                if cell:
+                    value[column] = cell
+            elif column == "tags":
+                value["tags"] = [t.strip() for t in cell.replace(";", ",").split(",") if t.strip()]
+            elif column == "vars":
+                try:
+                    value["vars"].update(json.loads(cell, object_pairs_hook=_unique_keys) if cell else {})
+                except (ValueError, RecursionError, _RowProblem) as exc:
+                    self.problem(number, f"`vars` cell is not a JSON object: {_first_line(exc)}", path=file)
+                except TypeError:
+                    self.problem(number, '`vars` cell is not a JSON object; write {"name": "value"}', path=file)
+            else:
+                value["vars"][column] = cell
+        return value
 
     def _check_unique(self, cases: list[Case]) -> None:
         seen: dict[str, Case] = {}
@@ -295,6 +381,37 @@ class _SuiteLoader:
                 )
             else:
                 seen[case.id] = case
+
+    def _check_fan_out(self, cases: list[Case], variants: int) -> None:
+        """Each case's repeat and counterfactual values, and the prompts the suite renders, within limits.
+
+        Checked before rendering: 20 swapped vars of 10 values each are 10**20 prompts. Each rendered
+        prompt is at least one call, so ``limits.calls`` bounds them here already; the collector checks
+        the calls themselves once the models (and ``--pc-repeat``) are known.
+        """
+        limits = self.policy.limits
+        prompts = 0
+        for case in cases:
+            if case.repeat.n > limits.repeat:
+                message = f"repeat {case.repeat.n} is more than {limits.repeat} samples (limits.repeat)"
+                self.problem(
+                    case.line,
+                    f"{message}; use fewer or raise [tool.promptcheck.limits] repeat",
+                    case.id,
+                    path=case.source,
+                )
+            swaps = math.prod(len(values) for values in case.counterfactual.values())
+            if swaps > limits.counterfactual:
+                counts = " x ".join(str(len(values)) for values in case.counterfactual.values())
+                message = f"counterfactual values make {counts} = {swaps} prompts, more than {limits.counterfactual}"
+                fix = "swap fewer values or raise [tool.promptcheck.limits] counterfactual"
+                self.problem(case.line, f"{message} (limits.counterfactual); {fix}", case.id, path=case.source)
+                continue
+            prompts += variants * swaps
+            if prompts > limits.calls:
+                message = planned_calls_message(limits.calls, "cases x prompt variants x counterfactual values")
+                self.problem(case.line, message, case.id, path=case.source)
+                return
 
     def _render_all(
         self, variants: list[PromptVariant], cases: list[Case]
@@ -349,18 +466,41 @@ def _item_lines(seq: Any) -> list[int]:
     return seq.item_lines if isinstance(seq, LineList) else [getattr(seq, "line", 0)] * len(seq or [])
 
 
-def _with_lines(value: Any, line: int) -> Any:
-    """Wrap a JSON row in LineDict/LineList so it validates and reports like YAML (all on ``line``)."""
+class _RowProblem(ValueError):
+    """A JSON row that parses but is not a case: a key set twice, nesting past ``limits.depth``."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for rows: ``json.loads`` would keep the last of two equal keys silently."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RowProblem(f"row sets key {key!r} twice in one object; keep one")
+        out[key] = value
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _with_lines(value: Any, line: int, depth: int) -> Any:
+    """Wrap a JSON row in LineDict/LineList so it validates and reports like YAML (all on ``line``).
+
+    ``depth`` is what ``limits.depth`` leaves: past it the row is refused (and the recursion stops).
+    """
+    if isinstance(value, (dict, list)) and depth <= 0:
+        raise _RowProblem("row nests objects and lists too deep (limits.depth); flatten it")
     if isinstance(value, dict):
         out = LineDict(line)
         for key, item in value.items():
-            out[key] = _with_lines(item, line)
+            out[key] = _with_lines(item, line, depth - 1)
             out.key_lines[key] = line
         return out
     if isinstance(value, list):
         seq = LineList(line)
         for item in value:
-            seq.append(_with_lines(item, line))
+            seq.append(_with_lines(item, line, depth - 1))
             seq.item_lines.append(line)
         return seq
     return value
