@@ -262,7 +262,9 @@ class _SuiteLoader:
                 problem = f"row is not valid JSON: {exc.msg} (column {exc.colno}); write one JSON object per line"
                 if raw.startswith("\ufeff"):
                     problem = "a byte order mark (BOM) starts this row; only the file may start with one: remove it"
-            except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting past the C parser's limit
+            except RecursionError:  # nesting past the JSON parser's own limit
+                problem = _RowProblem.TOO_DEEP
+            except ValueError as exc:  # e.g. a number of 5,000 digits
                 problem = f"row is not valid JSON ({_first_line(exc)}); write one JSON object per line"
             if problem is None and not isinstance(value, LineDict):
                 problem = f'row {raw.strip()[:40]!r} is not a JSON object; write {{"id": ..., "vars": {{...}}}}'
@@ -469,6 +471,8 @@ def _item_lines(seq: Any) -> list[int]:
 class _RowProblem(ValueError):
     """A JSON row that parses but is not a case: a key set twice, nesting past ``limits.depth``."""
 
+    TOO_DEEP = "row nests objects and lists too deep (limits.depth); flatten it"
+
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """``object_pairs_hook`` for rows: ``json.loads`` would keep the last of two equal keys silently."""
@@ -490,7 +494,7 @@ def _with_lines(value: Any, line: int, depth: int) -> Any:
     ``depth`` is what ``limits.depth`` leaves: past it the row is refused (and the recursion stops).
     """
     if isinstance(value, (dict, list)) and depth <= 0:
-        raise _RowProblem("row nests objects and lists too deep (limits.depth); flatten it")
+        raise _RowProblem(_RowProblem.TOO_DEEP)
     if isinstance(value, dict):
         out = LineDict(line)
         for key, item in value.items():
