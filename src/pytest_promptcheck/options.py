@@ -97,6 +97,11 @@ def project_config(config: pytest.Config) -> ProjectConfig:
         project = load_project_config(config.rootpath, config.inipath, ini, cli, cwd=Path(config.invocation_params.dir))
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-promptcheck: {exc}") from None
+    if cli.repeat is not None and cli.repeat > project.limits.repeat:
+        raise pytest.UsageError(
+            f"--pc-repeat {cli.repeat} is more than {project.limits.repeat} samples (limits.repeat); "
+            "pass a smaller N or raise [tool.promptcheck.limits] repeat"
+        )
     _check_stores(config)
     _check_gate(config, project)
     return project

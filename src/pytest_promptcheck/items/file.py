@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import pytest
 from .. import __version__
 from ..errors import ConfigError, SuiteError, SuiteProblem
 from ..session import PromptSession, Registries, get_session
-from ..suites.model import LoadedSuite
+from ..suites.limits import planned_calls_message
+from ..suites.model import LoadedSuite, Suite
 from ..suites.parse_cache import load_suite_cached
 from ..verdicts.evaluate import PreparedAssertion
 from .item import PromptItem
@@ -38,6 +40,7 @@ class PromptFile(pytest.File):
         state.suites_collected += 1
         policy = state.project.suite_policy(self.config.rootpath)
         loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__, policy)
+        _check_planned_calls(loaded.suite, state, policy.limits.calls)
         registries = self.registries = state.registries_for(self)
         prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
@@ -59,6 +62,22 @@ def _relative(problem: SuiteProblem, base: Path) -> SuiteProblem:
         return dataclasses.replace(problem, path=problem.path.relative_to(base))
     except ValueError:
         return problem
+
+
+def _check_planned_calls(suite: Suite, state: PromptSession, limit: int) -> None:
+    """The calls the suite plans (its items x repeats x counterfactual values) stay within ``limits.calls``.
+
+    The loader bounds the prompts it renders; only here are the models and ``--pc-repeat`` known.
+    """
+    project = state.project
+    calls = 0
+    for case in suite.cases:
+        repeat = project.repeat if project.repeat is not None else case.repeat.n
+        swaps = math.prod(len(values) for values in case.counterfactual.values())
+        calls += len(suite.variants) * len(project.models_for(case.models)) * repeat * swaps
+        if calls > limit:
+            product = "cases x prompt variants x models x repeats x counterfactual values"
+            raise SuiteError.at(case.source or suite.path, case.line, planned_calls_message(limit, product), case.id)
 
 
 def _items(
