@@ -99,7 +99,7 @@ class PromptItem(pytest.Item):
         self.planned = scheduled.planned
         problem = None
         try:
-            self.completions = [future.result() for future in scheduled.futures]
+            self.completions = state.scheduler.wait(scheduled)
             self.verdict = self._judge(self.planned, self.completions, self._judge_log)
             problem = _unreadable_judge(self.verdict)
             if problem is None and self._needs_confirmation(self.verdict):
