@@ -8,11 +8,13 @@ every bad value or combination a ``pytest.UsageError`` saying what to do), :func
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from . import config_values as check
 from .config import CliOptions, ProjectConfig, load_project_config
 from .errors import ConfigError
 from .outputs.export import FORMATS, SIDES
@@ -39,10 +41,14 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--pc-baseline", metavar="NAME", help="the reference model of comparisons")
     group.addoption("--pc-candidate", metavar="NAME", help="the model being gated")
-    group.addoption("--pc-concurrency", type=int, metavar="N", help="in-flight calls per model (overrides config)")
-    group.addoption("--pc-repeat", type=int, metavar="N", help="samples per call for every case (overrides `repeat`)")
-    group.addoption("--pc-timeout", type=float, metavar="S", help="seconds per model call (overrides config and cases)")
-    group.addoption("--pc-seed", type=int, metavar="N", help="base seed; each call's seed derives from it")
+    group.addoption("--pc-concurrency", type=_count("--pc-concurrency"), metavar="N",
+                    help="in-flight calls per model (overrides config)")  # fmt: skip
+    group.addoption("--pc-repeat", type=_count("--pc-repeat"), metavar="N",
+                    help="samples per call for every case (overrides `repeat`)")  # fmt: skip
+    group.addoption("--pc-timeout", type=check.option_type("--pc-timeout", check.seconds), metavar="S",
+                    help="seconds per model call (overrides config and cases)")  # fmt: skip
+    group.addoption("--pc-seed", type=check.option_type("--pc-seed", check.whole), metavar="N",
+                    help="base seed; each call's seed derives from it")  # fmt: skip
     group.addoption("--pc-dry-run", action="store_true", help="list the calls and their estimated cost; call nothing")
     # -- comparison and gate (runs/compare.py, runs/gate.py, runs/metrics.py) ------------------
     group.addoption("--pc-gate", action="store_true", help="the baseline-vs-candidate gate decides the exit status")
@@ -64,7 +70,7 @@ def add_options(parser: pytest.Parser) -> None:
         help="whose failures to export: candidate (default when one is configured), baseline, all",
     )  # fmt: skip
     group.addoption(
-        "--pc-export-split", type=float, metavar="FRACTION",
+        "--pc-export-split", type=check.option_type("--pc-export-split", _share), metavar="FRACTION",
         help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
     )  # fmt: skip
     group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
@@ -74,6 +80,14 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(f"promptcheck_{key}", help_text, type="linelist")
         else:
             parser.addini(f"promptcheck_{key}", help_text, type="string")
+
+
+def _count(flag: str) -> Callable[[str], int]:
+    return check.option_type(flag, lambda raw, where: check.whole(raw, where, least=1))
+
+
+def _share(raw: str, where: str) -> float:
+    return check.number(raw, where, above=0, most=1)
 
 
 def project_config(config: pytest.Config) -> ProjectConfig:
@@ -90,8 +104,6 @@ def project_config(config: pytest.Config) -> ProjectConfig:
         seed=option.pc_seed,
         dry_run=option.pc_dry_run,
     )
-    if (cli.repeat is not None and cli.repeat < 1) or (cli.concurrency is not None and cli.concurrency < 1):
-        raise pytest.UsageError("--pc-repeat and --pc-concurrency need a number >= 1")
     ini = {key: config.getini(f"promptcheck_{key}") for key in INI_KEYS}
     try:
         project = load_project_config(config.rootpath, config.inipath, ini, cli, cwd=Path(config.invocation_params.dir))

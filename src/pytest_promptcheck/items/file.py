@@ -13,7 +13,7 @@ import pytest
 from .. import __version__
 from ..errors import ConfigError, SuiteError, SuiteProblem
 from ..session import PromptSession, Registries, get_session
-from ..suites.model import LoadedSuite
+from ..suites.model import LoadedSuite, Suite
 from ..suites.parse_cache import load_suite_cached
 from ..verdicts.evaluate import PreparedAssertion
 from .item import PromptItem
@@ -40,6 +40,7 @@ class PromptFile(pytest.File):
         loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__, policy)
         registries = self.registries = state.registries_for(self)
         prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
+        _check_python_models(self, state, loaded.suite, registries)
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
         yield from _items(self, state, loaded, prepared, snapshots)
 
@@ -51,6 +52,21 @@ class PromptFile(pytest.File):
         if isinstance(excinfo.value, ConfigError):
             return f"{self.path}: {excinfo.value}"
         return super().repr_failure(excinfo)
+
+
+def _check_python_models(node: PromptFile, state: PromptSession, suite: Suite, registries: Registries) -> None:
+    """Import the built-in ``python`` models this suite uses and check their functions now: a wrong target
+    (``os:system``, a class, the wrong signature) is a collection error, never a call. A provider that a
+    conftest registers in place of ours checks its own models."""
+    from ..providers import python
+
+    if registries.providers.get("python") is not python.create:
+        return
+    project = state.project
+    names = sorted({name for case in suite.cases for name in project.models_for(case.models)})
+    for model in (project.models.get(name) for name in names):
+        if model is not None and model.provider == "python":
+            python.import_model_function(model, node.config.rootpath)
 
 
 def _relative(problem: SuiteProblem, base: Path) -> SuiteProblem:
