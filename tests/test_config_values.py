@@ -36,6 +36,7 @@ ECHO = '[tool.promptcheck.model.echo]\nprovider = "python"\nfunction = "app:echo
         (ECHO + "price = { per_call = 1 }\n", "price: unknown key 'per_call'; valid: input_per_mtok, output_per_mtok"),
         (ECHO + 'api_key_env = "my key"\n', "api_key_env must be the name of an environment variable"),
         (ECHO + "device = 0\n", "[tool.promptcheck.model.echo] device must be a string, got 0"),
+        (ECHO + 'dtype = "int4"\n', "model.echo] dtype must be one of auto, float32, fp32, bfloat16, bf16, float16"),
         ('[tool.promptcheck]\nmodel = [{provider = "python"}]\n', "model must be a table of named models, got a list"),
         ('[[tool.promptcheck.model.x]]\nprovider = "python"\n', "[[tool.promptcheck.model.x]] is an array of tables"),
         ("[tool.promptcheck.gate]\nalpha = 1.5\n" + ECHO, "gate] alpha must be a number above 0 and below 1, got 1.5"),
@@ -110,7 +111,6 @@ def test_ini_keys_are_converted_and_checked(pytester: pytest.Pytester, project: 
         (["--pc-concurrency", "0"], "--pc-concurrency must be a whole number of at least 1, got 0"),
         (["--pc-repeat", "two"], "--pc-repeat must be a whole number of at least 1, got 'two'"),
         (["--pc-seed", "x"], "--pc-seed must be a whole number, got 'x'"),
-        (["--pc-export", "o.jsonl", "--pc-export-split", "2"], "--pc-export-split must be a number above 0 and at"),
     ],
 )
 def test_bad_number_option_names_the_option(
@@ -121,14 +121,6 @@ def test_bad_number_option_names_the_option(
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
-
-
-def test_cache_false_turns_the_cache_off(pytester: pytest.Pytester, project: PromptProject) -> None:
-    """`cache = false` means no cache, like "off"."""
-    pytester.makepyprojecttoml("[tool.promptcheck]\ncache = false\n" + ECHO)
-    project.suite(body=SUITE)
-    pytester.runpytest().assert_outcomes(passed=1)
-    assert not (pytester.path / ".promptcheck" / "cache.db").exists()
 
 
 TARGETS = """
@@ -182,9 +174,14 @@ def test_python_target_that_is_not_a_model_function_is_a_collection_error(
     assert not (pytester.path / "called.txt").exists()
 
 
-def test_async_and_star_args_targets_are_model_functions(pytester: pytest.Pytester, project: PromptProject) -> None:
-    """`async def f(messages, params)` and `def f(*args)` are accepted."""
+def test_only_used_python_models_are_checked_and_async_or_star_args_pass(
+    pytester: pytest.Pytester, project: PromptProject
+) -> None:
+    """`async def f(messages, params)` and `def f(*args)` are model functions; an unused bad model is not checked."""
     pytester.makepyfile(targets=TARGETS)
-    project.config({"a": "targets:async_echo", "s": "targets:star"})
+    project.config({"a": "targets:async_echo", "s": "targets:star", "bad": "targets:one"})
     project.suite(body=SUITE)
-    pytester.runpytest().assert_outcomes(passed=2)
+    pytester.runpytest("--pc-models", "a,s").assert_outcomes(passed=2)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert "model 'bad' (python): 'targets:one' takes (messages)" in result.stdout.str()

@@ -28,6 +28,8 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME}
 REF_FIELDS = ("model", "path", "adapter", "function", "base_url")  # the fields ``ModelConfig.resolved`` fills
 TEXT_FIELDS = (*REF_FIELDS, "device", "dtype", "chat_template")
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
+# providers/_hf_load.py's ``_DTYPES`` names and "auto" (not imported: that module imports the config)
+_DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
 _REF_FIX = "write ${NAME} or ${NAME:-default}"
 
 
@@ -144,6 +146,8 @@ def model_table(spec: Mapping[str, Any], where: str) -> None:
     for key in REF_FIELDS:
         if key in spec:
             refs(spec[key], f"{where} {key}")
+    if spec.get("dtype", "auto") not in _DTYPES:
+        raise fail(f"{where} dtype", "one of " + ", ".join(_DTYPES), spec["dtype"])
     if "api_key_env" in spec:
         env_name(spec["api_key_env"], f"{where} api_key_env")
     for key in ("concurrency", "batch_size"):

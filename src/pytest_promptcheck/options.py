@@ -70,7 +70,7 @@ def add_options(parser: pytest.Parser) -> None:
         help="whose failures to export: candidate (default when one is configured), baseline, all",
     )  # fmt: skip
     group.addoption(
-        "--pc-export-split", type=check.option_type("--pc-export-split", _share), metavar="FRACTION",
+        "--pc-export-split", type=float, metavar="FRACTION",
         help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
     )  # fmt: skip
     group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
@@ -84,10 +84,6 @@ def add_options(parser: pytest.Parser) -> None:
 
 def _count(flag: str) -> Callable[[str], int]:
     return check.option_type(flag, lambda raw, where: check.whole(raw, where, least=1))
-
-
-def _share(raw: str, where: str) -> float:
-    return check.number(raw, where, above=0, most=1)
 
 
 def project_config(config: pytest.Config) -> ProjectConfig:
