@@ -251,7 +251,7 @@ def load_project_config(
         raise ConfigError(
             f"{source}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(_TOP_KEYS))}"
         )
-    at = _Where(str(pyproject), str(inipath), frozenset(from_ini)).key
+    at = _Where(str(pyproject), str(inipath) if inipath else "", frozenset(from_ini)).key
     names = {k: check.text(table[k], at(k), what="a model name") if k in table else None
              for k in ("baseline", "candidate", "judge")}  # fmt: skip
     project = ProjectConfig(
@@ -291,8 +291,8 @@ class _Where:
     from_ini: frozenset[str] = frozenset()
 
     def key(self, key: str) -> str:
-        if key in self.from_ini:
-            return f"{self.ini_file}: promptcheck_{key}"
+        if key in self.from_ini:  # no ini file: the value came from `-o promptcheck_KEY=...`
+            return f"{self.ini_file}: promptcheck_{key}" if self.ini_file else f"-o promptcheck_{key}"
         return f"{self.file}: [tool.promptcheck] {key}"
 
 
