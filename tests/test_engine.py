@@ -17,6 +17,7 @@ import pytest
 
 from llm_server import LLMServer
 from pytest_promptcheck.calls.retry import AdaptiveLimiter, RetryPolicy
+from pytest_promptcheck.calls.schedule import AHEAD_FACTOR
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.base import parse_retry_after
 
@@ -111,12 +112,12 @@ def test_pc_concurrency_overrides_the_model(pytester: pytest.Pytester, llm_serve
 
 
 def test_exitfirst_wastes_little(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
-    """With -x, calls are started only a bounded window ahead of the failing item."""
+    """With -x, calls are started only a bounded window ahead of the failing item (answered ones capped at 16x)."""
     llm_server.responder = lambda request: "wrong"
     llm_server.set_latency(0.02)
     write_project(pytester, llm_server.base_url, 300)  # local server: concurrency 4, window 16
     pytester.runpytest("-x").assert_outcomes(failed=1)
-    assert llm_server.request_count <= 4 * 4 + 4
+    assert llm_server.request_count <= AHEAD_FACTOR * 4 + 4
 
 
 def test_identical_calls_are_made_once(pytester: pytest.Pytester, llm_server: LLMServer) -> None:

@@ -43,6 +43,7 @@ class PromptFile(pytest.File):
         _check_planned_calls(loaded.suite, state, policy.limits.calls)
         registries = self.registries = state.registries_for(self)
         prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
+        _check_python_models(self, state, loaded.suite, registries)
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
         yield from _items(self, state, loaded, prepared, snapshots)
 
@@ -54,6 +55,21 @@ class PromptFile(pytest.File):
         if isinstance(excinfo.value, ConfigError):
             return f"{self.path}: {excinfo.value}"
         return super().repr_failure(excinfo)
+
+
+def _check_python_models(node: PromptFile, state: PromptSession, suite: Suite, registries: Registries) -> None:
+    """Import the built-in ``python`` models this suite uses and check their functions now: a wrong target
+    (``os:system``, a class, the wrong signature) is a collection error, never a call. A provider that a
+    conftest registers in place of ours checks its own models."""
+    from ..providers import python
+
+    if registries.providers.get("python") is not python.create:
+        return
+    project = state.project
+    names = sorted({name for case in suite.cases for name in project.models_for(case.models)})
+    for model in (project.models.get(name) for name in names):
+        if model is not None and model.provider == "python":
+            python.import_model_function(model, node.config.rootpath)
 
 
 def _relative(problem: SuiteProblem, base: Path) -> SuiteProblem:
