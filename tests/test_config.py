@@ -107,7 +107,7 @@ def test_pc_model_defines_a_new_model(pytester: pytest.Pytester, project: Prompt
         (["--pc-models", "nope"], "*unknown model 'nope' (defined: echo)*"),
         (["--pc-baseline", "ghost"], "*unknown model 'ghost'*--pc-model ghost=PROVIDER:TARGET*"),
         (["--pc-model", "broken"], "*--pc-model 'broken': expected NAME=PROVIDER:TARGET*"),
-        (["--pc-repeat", "0"], "*--pc-repeat and --pc-concurrency need a number >= 1*"),
+        (["--pc-repeat", "0"], "*--pc-repeat must be a whole number of at least 1, got 0*"),
     ],
 )
 def test_bad_command_line_is_a_usage_error(
@@ -200,7 +200,7 @@ def test_dry_run_lists_calls_and_calls_nothing(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         [
-            "paid: 2 calls, ~4 input + <=200 output tokens, est. $0.4040",
+            "  paid: 2 calls, ~4 input + <=200 output tokens, est. $0.4040",
             "dry run: 2 calls would be made, est. $0.4040 in all; nothing was called",
         ]
     )

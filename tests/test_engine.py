@@ -17,6 +17,7 @@ import pytest
 
 from llm_server import LLMServer
 from pytest_promptcheck.calls.retry import AdaptiveLimiter, RetryPolicy
+from pytest_promptcheck.calls.schedule import AHEAD_FACTOR
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.base import parse_retry_after
 
@@ -111,12 +112,12 @@ def test_pc_concurrency_overrides_the_model(pytester: pytest.Pytester, llm_serve
 
 
 def test_exitfirst_wastes_little(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
-    """With -x, calls are started only a bounded window ahead of the failing item."""
+    """With -x, calls are started only a bounded window ahead of the failing item (answered ones capped at 16x)."""
     llm_server.responder = lambda request: "wrong"
     llm_server.set_latency(0.02)
     write_project(pytester, llm_server.base_url, 300)  # local server: concurrency 4, window 16
     pytester.runpytest("-x").assert_outcomes(failed=1)
-    assert llm_server.request_count <= 4 * 4 + 4
+    assert llm_server.request_count <= AHEAD_FACTOR * 4 + 4
 
 
 def test_identical_calls_are_made_once(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
@@ -364,3 +365,28 @@ def test_a_dead_endpoint_costs_one_call_not_every_call(pytester: pytest.Pytester
     result.stdout.fnmatch_lines(
         [f"*the endpoint did not answer this model's first call: connection to {llm_server.url}*failed*"]
     )
+
+
+def test_endpoint_cap_limits_all_models_of_one_server_together(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    """[tool.promptcheck.endpoints."URL"] concurrency = 3: two models of 8 each never have more than 3 in flight there."""
+    llm_server.set_latency(0.1)
+    second = f'[tool.promptcheck.model.gpt2]\nprovider = "openai"\nmodel = "gpt-test"\nbase_url = "{llm_server.base_url}/"\nconcurrency = 8'
+    write_project(
+        pytester,
+        llm_server.base_url,
+        12,
+        top='models = ["gpt", "gpt2"]\ncache = "off"',
+        model=f"concurrency = 8\n{second}",
+    )
+    text = (pytester.path / "pyproject.toml").read_text().replace('models = ["gpt"]\n', "", 1)
+    (pytester.path / "pyproject.toml").write_text(text)
+    pytester.runpytest().assert_outcomes(passed=24)
+    assert llm_server.peak_in_flight > 3  # without the cap the two models together go past it
+    llm_server.reset()
+    host = llm_server.base_url.replace("http://", "HTTP://")  # the key matches however the URL is written
+    (pytester.path / "pyproject.toml").write_text(text + f'\n[tool.promptcheck.endpoints."{host}/"]\nconcurrency = 3\n')
+    pytester.runpytest().assert_outcomes(passed=24)
+    assert llm_server.request_count == 24
+    assert llm_server.peak_in_flight <= 3

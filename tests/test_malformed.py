@@ -83,6 +83,48 @@ EXPECTED: dict[str, tuple[int | str, str]] = {
     "cases_from_row_not_object": ("data/row_not_object.jsonl:2", "is not a JSON object"),
     "cases_from_unknown_key": ("data/unknown_key.jsonl:3", "unknown key 'var' in the row; did you mean 'vars'?"),
     "prompts_from_missing": (1, "prompts_from: folder 'no_such_prompts/' not found"),
+    # strict cases_from files (issue 14)
+    "cases_from_not_utf8": ("data/not_utf8.jsonl:3", "^not UTF-8 text (invalid continuation byte); save it as UTF-8"),
+    "cases_from_csv_unterminated_quote": (
+        "data/csv_unterminated_quote.csv:3",
+        "^a quoted cell opened on this row never closes",
+    ),
+    "cases_from_csv_duplicate_header": (
+        "data/csv_duplicate_header.csv:1",
+        "column 'reply' is in the header twice (columns 2 and 3)",
+    ),
+    "cases_from_csv_empty_header": ("data/csv_empty_header.csv:1", "column 3 of the header has no name; name it"),
+    "cases_from_csv_short_row": ("data/csv_short_row.csv:3", "row has 2 cells, fewer than the header's 3 columns"),
+    "cases_from_csv_long_row": ("data/csv_long_row.csv:4", "row has 3 cells, more than the header's 2 columns"),
+    "cases_from_csv_header_only": (
+        "data/csv_header_only.csv:1",
+        "the file has a header but no rows; add one row per case",
+    ),
+    "cases_from_jsonl_duplicate_key": (
+        "data/jsonl_duplicate_key.jsonl:2",
+        "row sets key 'reply' twice in one object; keep one",
+    ),
+    "cases_from_jsonl_bom_inside": (
+        "data/jsonl_bom_inside.jsonl:2",
+        "a byte order mark (BOM) starts this row; only the file",
+    ),
+    "cases_from_jsonl_number_var_name": ("data/jsonl_number_var_name.jsonl:4", "'1' is not a valid variable name"),
+    # names that YAML reads as numbers, booleans (issue 14)
+    "var_name_number": (5, "^var name 1 is a number; quote it or use a name like v1"),
+    "var_name_bool_in_counterfactual": (7, "^var name true is true or false; quote it or use a name like vtrue"),
+    "prompt_name_number": (3, '^key 2 is a number, not text; quote it ("2")'),
+    # size limits (issue 14; [tool.promptcheck.limits])
+    "repeat_above_limit": (
+        6,
+        "[case 'two'] repeat 100000000000 is more than 1000 samples (limits.repeat); use fewer or raise",
+    ),
+    "repeat_n_above_limit": (6, "[case 'one'] repeat 5000 is more than 1000 samples (limits.repeat)"),
+    "counterfactual_above_limit": (4, "7 x 7 x 7 = 343 prompts, more than 256 (limits.counterfactual)"),
+    "yaml_nesting_too_deep": (6, "^the suite nests mappings and lists more than 64 levels deep (limits.depth)"),
+    "yaml_alias_bomb": (
+        9,
+        "^YAML aliases expand to more than 2000000 values (limits.yaml_nodes); a suite holds no alias",
+    ),
 }
 
 

@@ -268,18 +268,25 @@ def test_fingerprint_and_describe_drift(tiny_checkpoints: TinyCheckpoints, tmp_p
     assert describe_drift(base, drifted) == ["chat template differs"]
     changed = dict(base, generation_config="0", tokenizer="1")
     assert describe_drift(base, changed) == ["tokenizer differs", "generation config differs"]
+    details = provider(tiny_checkpoints.base).drift_details()
+    other = {**details, "generation_config": {**details["generation_config"], "repetition_penalty": 1.3},
+             "tokenizer": {**details["tokenizer"], "eos_token": "</s>"}}  # fmt: skip
+    assert describe_drift(base, changed, details=(details, other)) == [
+        "tokenizer differs: eos_token '<|end|>' vs '</s>'",
+        "generation config differs: repetition_penalty unset vs 1.3",
+    ]
 
 
 def test_chat_template_drift_between_baseline_and_candidate_is_reported_once(
     pytester: pytest.Pytester, tiny_checkpoints: TinyCheckpoints
 ) -> None:
-    """A candidate whose chat template differs from the baseline's gets one warning saying so."""
+    """A candidate whose chat template differs gets one warning naming where, under -n 2 too, kept in the manifest."""
     import shutil
 
     drifted = pytester.path / "drifted"
     shutil.copytree(tiny_checkpoints.tuned, drifted)
     template = drifted / "chat_template.jinja"
-    template.write_text(template.read_text() + "\n")  # same behaviour, different template text
+    template.write_text(template.read_text() + "{# a comment #}")  # same behaviour, different template text
     models = (
         f'[tool.promptcheck.model.base]\nprovider = "transformers"\npath = "{tiny_checkpoints.base}"\n\n'
         f'[tool.promptcheck.model.tuned]\nprovider = "transformers"\npath = "{drifted}"\n'
@@ -292,7 +299,42 @@ def test_chat_template_drift_between_baseline_and_candidate_is_reported_once(
         .replace('cache = "off"', 'cache = "off"\nbaseline = "base"\ncandidate = "tuned"')
     )
     (pytester.path / "pyproject.toml").write_text(text)
-    result = pytester.runpytest("-W", "always::pytest_promptcheck.errors.PromptcheckWarning")
-    result.assert_outcomes(passed=4)
-    out = result.stdout.str()
-    assert out.count("differ in more than weights: chat template differs") == 1
+    original = template.read_text().removesuffix("{# a comment #}")
+    line, column = original.count("\n") + 1, len(original) - original.rfind("\n")
+    for args in ((), ("-n", "2")):
+        result = pytester.runpytest(*args)
+        result.assert_outcomes(passed=4)
+        result.stdout.fnmatch_lines([
+            "warning: baseline 'base' and candidate 'tuned' differ in more than weights; *",
+            f"  - chat template differs at line {line}, column {column}: ?*? vs ?*{{# a comment #}}?",
+        ])  # fmt: skip
+        assert result.stdout.str().count("differ in more than weights") == 1
+    runs = sorted((pytester.path / ".promptcheck" / "runs").iterdir())
+    manifest = json.loads((runs[-1] / "manifest.json").read_text())
+    assert len(manifest["drift"]) == 1 and manifest["drift"][0].startswith(
+        f"chat template differs at line {line}, column {column}: "
+    )
+
+
+def test_output_is_the_decoded_text_unnormalised() -> None:
+    """The output is the generated tokens decoded as they are, as a server returns them: never stripped.
+
+    The example's base checkpoint answers this ticket in prose; cut at 5 tokens the decoded text ends
+    in a space (the 5th token is a bare "Ġ"), which `transformers serve` returned as is.
+    """
+    base = Path(__file__).parents[1] / "example_suite" / "models" / "base"
+    ticket = "Ticket: Hey team, my parcel 585 arrived damaged. Whenever you can."
+    system = "You are a support triage assistant. Answer with JSON only."
+    target = provider(base)
+    request = ModelRequest(
+        messages=({"role": "system", "content": system}, {"role": "user", "content": ticket}),
+        params={"max_tokens": 5}, seed=0,
+    )  # fmt: skip
+
+    async def run() -> Completion:
+        try:
+            return await target.complete(request)
+        finally:
+            await target.aclose()
+
+    assert asyncio.run(run()).output == "This looks like a "

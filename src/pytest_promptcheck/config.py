@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import config_values as check
 from .errors import ConfigError
 from .suites.limits import SuiteLimits, SuitePolicy
 
@@ -24,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_FILES = ("test_*.prompts.yaml", "test_*.prompts.yml")
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_REF = check.ENV_REF
 _MODEL_KEYS = {
     "provider", "model", "path", "adapter", "function", "base_url", "api_key_env", "params", "price",
     "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template",
@@ -32,7 +33,7 @@ _MODEL_KEYS = {
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
-    "allow_paths", "limits",
+    "allow_paths", "limits", "endpoints",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -44,6 +45,7 @@ _SPEC_PREFIXES = {"hf": "transformers", "transformers": "transformers", "openai"
 def interpolate(value: str, *, environ: Mapping[str, str] | None = None, what: str = "value") -> str:
     """Replace ``${VAR}`` / ``${VAR:-default}`` from the environment; an unset VAR without default is an error."""
     env = os.environ if environ is None else environ
+    check.refs(value, what)
 
     def _sub(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -143,6 +145,7 @@ class ProjectConfig:
     judge: str | None = None  # model name that grades `judge`/`rubric` assertions by default
     judge_retries: int = 1  # times a judge whose answer cannot be read is asked again
     embedding_model: str | None = None  # local embedding model folder for `similar` (absolute)
+    endpoints: dict[str, int] = field(default_factory=dict)  # normalised base URL -> calls in flight, all models
     allow_paths: tuple[Path, ...] = ()  # extra folders a suite may read files from (resolved)
     limits: SuiteLimits = field(default_factory=SuiteLimits)
     dry_run: bool = False
@@ -237,39 +240,86 @@ def load_project_config(
         table = data.get("tool", {}).get("promptcheck", {})
         root = pyproject.parent
         source = f"{pyproject} [tool.promptcheck]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.promptcheck] must be a table, got {table!r}")
+    from_ini = set()
     for key, value in ini.items():  # ini keys fill what the pyproject table leaves unset
         if value not in (None, "", []) and key not in table:
             table[key] = value
+            from_ini.add(key)
     unknown = set(table) - _TOP_KEYS
     if unknown:
         raise ConfigError(
             f"{source}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(_TOP_KEYS))}"
         )
-    models = {name: _model_from_table(name, spec, root, source) for name, spec in table.get("model", {}).items()}
+    at = _Where(str(pyproject), str(inipath) if inipath else "", frozenset(from_ini)).key
+    names = {k: check.text(table[k], at(k), what="a model name") if k in table else None
+             for k in ("baseline", "candidate", "judge")}  # fmt: skip
     project = ProjectConfig(
         root=root,
-        files=tuple(_str_list(table.get("files", DEFAULT_FILES), "files", source)),
-        models=models,
-        default_models=tuple(_str_list(table["models"], "models", source)) if "models" in table else None,
-        baseline=table.get("baseline"),
-        candidate=table.get("candidate"),
-        concurrency=_number(table.get("concurrency", 32), "concurrency", source, int),
-        timeout=_number(table.get("timeout", 60), "timeout", source, float),
-        seed=_number(table.get("seed", 0), "seed", source, int),
-        retries=_number(table.get("retries", 4), "retries", source, int),
+        files=tuple(_str_list(table.get("files", DEFAULT_FILES), at("files"), nonempty=True)),
+        models=_models(table.get("model", {}), root, source, str(pyproject)),
+        default_models=tuple(_str_list(table["models"], at("models"))) if "models" in table else None,
+        baseline=names["baseline"],
+        candidate=names["candidate"],
+        concurrency=check.whole(table.get("concurrency", 32), at("concurrency"), least=1),
+        timeout=check.seconds(table.get("timeout", 60), at("timeout")),
+        seed=check.whole(table.get("seed", 0), at("seed")),
+        retries=check.whole(table.get("retries", 4), at("retries"), least=0),
         repeat=None,
-        cache=None if str(table.get("cache", "")).lower() == "off" else table.get("cache", ".promptcheck/cache.db"),
-        runs=str(table.get("runs", ".promptcheck/runs")),
-        redact=tuple(_str_list(table.get("redact", []), "redact", source)),
-        gate=_gate(table.get("gate", {}), source),
-        judge=table.get("judge"),
-        judge_retries=_number(table.get("judge_retries", 1), "judge_retries", source, int),
-        embedding_model=str((root / table["embedding_model"]).resolve()) if table.get("embedding_model") else None,
-        allow_paths=tuple((root / p).resolve() for p in _str_list(table.get("allow_paths", []), "allow_paths", source)),
+        cache=_cache(table.get("cache", ".promptcheck/cache.db"), at("cache")),
+        runs=check.text(table.get("runs", ".promptcheck/runs"), at("runs"), what="a folder path (a string)"),
+        redact=_redact(table.get("redact", []), at("redact")),
+        gate=_gate(table.get("gate", {}), source, str(pyproject)),
+        judge=names["judge"],
+        judge_retries=check.whole(table.get("judge_retries", 1), at("judge_retries"), least=0),
+        embedding_model=_embedding_model(table.get("embedding_model"), root, at("embedding_model")),
+        endpoints=_endpoints(table.get("endpoints", {}), source),
+        allow_paths=tuple((root / p).resolve() for p in _str_list(table.get("allow_paths", []), at("allow_paths"))),
         limits=SuiteLimits.from_table(table.get("limits", {}), source),
         source=source,
     )
+    if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
+        check.whole(table["repeat"], at("repeat"), least=1)
     return apply_cli(project, cli, cwd=cwd or Path.cwd())
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Names a value by where it was written: the file and key path, or the ini file and ``promptcheck_*`` key."""
+
+    file: str
+    ini_file: str
+    from_ini: frozenset[str] = frozenset()
+
+    def key(self, key: str) -> str:
+        if key in self.from_ini:  # no ini file: the value came from `-o promptcheck_KEY=...`
+            return f"{self.ini_file}: promptcheck_{key}" if self.ini_file else f"-o promptcheck_{key}"
+        return f"{self.file}: [tool.promptcheck] {key}"
+
+
+def _cache(value: Any, where: str) -> str | None:
+    """A path string, or ``"off"`` / false for no cache."""
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None
+    return check.text(value, where, what='a path string, or "off" (or false) for no cache')
+
+
+def _redact(value: Any, where: str) -> tuple[str, ...]:
+    from .outputs.redact import check_patterns
+
+    patterns = tuple(_str_list(value, where))
+    try:
+        check_patterns(patterns, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return patterns
+
+
+def _embedding_model(value: Any, root: Path, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    return str((root / check.text(value, where, what="a folder path (a string)")).resolve())
 
 
 def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectConfig:
@@ -278,6 +328,7 @@ def apply_cli(project: ProjectConfig, cli: CliOptions, *, cwd: Path) -> ProjectC
     default_models = project.default_models
     for spec in cli.model_specs:
         name, model = parse_model_spec(spec, existing=models, cwd=cwd)
+        _check_model_refs(model, f"--pc-model {spec!r}")
         if name not in models and default_models is not None:
             default_models = (*default_models, name)  # a model defined on the command line is meant to run
         models[name] = model
@@ -369,10 +420,25 @@ def _hf_target(raw: str, cwd: Path, spec: str) -> dict[str, Any]:
     return {"path": str(base_path) if base_path.exists() else base, "adapter": str(path)}
 
 
-def _model_from_table(name: str, spec: Any, root: Path, source: str) -> ModelConfig:
+def _models(value: Any, root: Path, source: str, file: str) -> dict[str, ModelConfig]:
+    if isinstance(value, list):
+        raise ConfigError(
+            f"{file}: [tool.promptcheck] model must be a table of named models, got a list; "
+            "write one [tool.promptcheck.model.NAME] section per model"
+        )
+    check.table(value, f"{file}: [tool.promptcheck] model")
+    return {name: _model_from_table(name, spec, root, source, file) for name, spec in value.items()}
+
+
+def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) -> ModelConfig:
     where = f"{source} model {name!r}"
+    if isinstance(spec, list):
+        raise ConfigError(
+            f"{file}: [[tool.promptcheck.model.{name}]] is an array of tables; "
+            f"write [tool.promptcheck.model.{name}] (single brackets), one section per model"
+        )
     if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: expected a table like [tool.promptcheck.model.{name}]")
+        raise ConfigError(f"{where}: expected a table like [tool.promptcheck.model.{name}], got {spec!r}")
     secret = {k for k in spec if k.lower() in _SECRET_KEYS and not _ENV_REF.fullmatch(str(spec[k]))}
     if secret:
         raise ConfigError(
@@ -386,6 +452,7 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str) -> ModelCon
         )
     if "provider" not in spec:
         raise ConfigError(f"{where}: missing `provider` (e.g. openai, anthropic, transformers, python)")
+    check.model_table(spec, f"{file}: [tool.promptcheck.model.{name}]")
     paths = {k: str((root / spec[k]).resolve()) if spec.get(k) and not _ENV_REF.search(str(spec[k])) else spec.get(k)
              for k in ("path", "adapter")}  # fmt: skip
     return ModelConfig(
@@ -407,42 +474,67 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str) -> ModelCon
     )
 
 
-def _gate(table: Any, source: str) -> GateConfig:
+def _check_model_refs(model: ModelConfig, what: str) -> None:
+    for key in check.REF_FIELDS:
+        value = getattr(model, key)
+        if isinstance(value, str):
+            check.refs(value, f"{what} {key}")
+
+
+def _gate(table: Any, source: str, file: str) -> GateConfig:
     if not isinstance(table, dict):
-        raise ConfigError(f"{source}: [tool.promptcheck.gate] must be a table")
+        raise ConfigError(f"{source}: [tool.promptcheck.gate] must be a table, got {table!r}")
     unknown = set(table) - set(_GATE_KEYS)
     if unknown:
         raise ConfigError(
             f"{source} gate: unknown key {', '.join(sorted(map(repr, unknown)))}; valid: {', '.join(_GATE_KEYS)}"
         )
-    gate = GateConfig(
-        alpha=_number(table.get("alpha", 0.05), "gate.alpha", source, float),
-        margin=_number(table.get("margin", 0.0), "gate.margin", source, float),
-        on_inconclusive=str(table.get("on_inconclusive", "fail")),
-        variants=str(table.get("variants", "pooled")),
+    at = f"{file}: [tool.promptcheck.gate]"
+    choices = {"on_inconclusive": ("fail", "pass"), "variants": ("pooled", "holm")}
+    for key, valid in choices.items():
+        if key in table and table[key] not in valid:
+            raise check.fail(f"{at} {key}", " or ".join(map(repr, valid)), table[key])
+    if not isinstance(table.get("mid_p", False), bool):
+        raise check.fail(f"{at} mid_p", "true or false", table["mid_p"])
+    return GateConfig(
+        alpha=check.number(table.get("alpha", 0.05), f"{at} alpha", above=0, below=1),
+        margin=check.number(table.get("margin", 0.0), f"{at} margin", least=0),
+        on_inconclusive=table.get("on_inconclusive", "fail"),
+        variants=table.get("variants", "pooled"),
         mid_p=table.get("mid_p", False),
-        confirm=_number(table.get("confirm", 3), "gate.confirm", source, int),
-        max_attempts=_number(table.get("max_attempts", 0), "gate.max_attempts", source, int),
+        confirm=check.whole(table.get("confirm", 3), f"{at} confirm (0 turns it off)", least=0),
+        max_attempts=check.whole(table.get("max_attempts", 0), f"{at} max_attempts (0: report only)", least=0),
     )
-    if not 0 < gate.alpha < 1 or gate.margin < 0 or gate.on_inconclusive not in ("fail", "pass"):
-        raise ConfigError(f"{source} gate: need 0 < alpha < 1, margin >= 0, on_inconclusive 'fail' or 'pass'")
-    if gate.variants not in ("pooled", "holm") or not isinstance(gate.mid_p, bool):
-        raise ConfigError(f"{source} gate: variants is 'pooled' or 'holm', mid_p true or false")
-    if gate.confirm < 0 or gate.max_attempts < 0:
-        raise ConfigError(f"{source} gate: confirm and max_attempts are counts >= 0 (0 turns them off)")
-    return gate
 
 
-def _str_list(value: Any, key: str, source: str) -> list[str]:
+def endpoint_key(url: str) -> str:
+    """A base URL as ``[tool.promptcheck.endpoints]`` matches it: scheme and host lower-cased, no trailing slash."""
+    scheme, _, rest = url.strip().partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/") if rest else url.strip().rstrip("/")
+
+
+def _endpoints(table: Any, source: str) -> dict[str, int]:
+    """``[tool.promptcheck.endpoints."URL"] concurrency = N``: one cap for all models served by one server."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'{source}: `endpoints` must be a table of [tool.promptcheck.endpoints."URL"] tables')
+    caps = {}
+    for url, spec in table.items():
+        where = f'{source} endpoints."{url}"'
+        if not isinstance(spec, dict) or set(spec) != {"concurrency"}:
+            raise ConfigError(
+                f"{where}: write `concurrency = N` (the calls in flight to that server, all models together)"
+            )
+        value = spec["concurrency"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: concurrency must be a whole number of at least 1, got {value!r}")
+        caps[endpoint_key(url)] = value
+    return caps
+
+
+def _str_list(value: Any, where: str, *, nonempty: bool = False) -> list[str]:
     if isinstance(value, str):
         value = [v for v in re.split(r"[\s,]+", value) if v]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: `{key}` must be a list of strings, got {value!r}")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or (nonempty and not value):
+        raise check.fail(where, "a non-empty list of strings" if nonempty else "a list of strings", value)
     return list(value)
-
-
-def _number(value: Any, key: str, source: str, kind: type) -> Any:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: `{key}` must be a number, got {value!r}") from None

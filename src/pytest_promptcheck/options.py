@@ -8,11 +8,13 @@ every bad value or combination a ``pytest.UsageError`` saying what to do), :func
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from . import config_values as check
 from .config import CliOptions, ProjectConfig, load_project_config
 from .errors import ConfigError
 from .outputs.export import FORMATS, SIDES
@@ -39,10 +41,14 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--pc-baseline", metavar="NAME", help="the reference model of comparisons")
     group.addoption("--pc-candidate", metavar="NAME", help="the model being gated")
-    group.addoption("--pc-concurrency", type=int, metavar="N", help="in-flight calls per model (overrides config)")
-    group.addoption("--pc-repeat", type=int, metavar="N", help="samples per call for every case (overrides `repeat`)")
-    group.addoption("--pc-timeout", type=float, metavar="S", help="seconds per model call (overrides config and cases)")
-    group.addoption("--pc-seed", type=int, metavar="N", help="base seed; each call's seed derives from it")
+    group.addoption("--pc-concurrency", type=_count("--pc-concurrency"), metavar="N",
+                    help="in-flight calls per model (overrides config)")  # fmt: skip
+    group.addoption("--pc-repeat", type=_count("--pc-repeat"), metavar="N",
+                    help="samples per call for every case (overrides `repeat`)")  # fmt: skip
+    group.addoption("--pc-timeout", type=check.option_type("--pc-timeout", check.seconds), metavar="S",
+                    help="seconds per model call (overrides config and cases)")  # fmt: skip
+    group.addoption("--pc-seed", type=check.option_type("--pc-seed", check.whole), metavar="N",
+                    help="base seed; each call's seed derives from it")  # fmt: skip
     group.addoption("--pc-dry-run", action="store_true", help="list the calls and their estimated cost; call nothing")
     # -- comparison and gate (runs/compare.py, runs/gate.py, runs/metrics.py) ------------------
     group.addoption("--pc-gate", action="store_true", help="the baseline-vs-candidate gate decides the exit status")
@@ -76,6 +82,10 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(f"promptcheck_{key}", help_text, type="string")
 
 
+def _count(flag: str) -> Callable[[str], int]:
+    return check.option_type(flag, lambda raw, where: check.whole(raw, where, least=1))
+
+
 def project_config(config: pytest.Config) -> ProjectConfig:
     """The project's configuration with the command line applied; every bad option is a usage error."""
     option = config.option
@@ -90,13 +100,16 @@ def project_config(config: pytest.Config) -> ProjectConfig:
         seed=option.pc_seed,
         dry_run=option.pc_dry_run,
     )
-    if (cli.repeat is not None and cli.repeat < 1) or (cli.concurrency is not None and cli.concurrency < 1):
-        raise pytest.UsageError("--pc-repeat and --pc-concurrency need a number >= 1")
     ini = {key: config.getini(f"promptcheck_{key}") for key in INI_KEYS}
     try:
         project = load_project_config(config.rootpath, config.inipath, ini, cli, cwd=Path(config.invocation_params.dir))
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-promptcheck: {exc}") from None
+    if cli.repeat is not None and cli.repeat > project.limits.repeat:
+        raise pytest.UsageError(
+            f"--pc-repeat {cli.repeat} is more than {project.limits.repeat} samples (limits.repeat); "
+            "pass a smaller N or raise [tool.promptcheck.limits] repeat"
+        )
     _check_stores(config)
     _check_gate(config, project)
     return project

@@ -60,11 +60,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if items:
         freeze_survivors(session.config)  # the items live until the end: keep the collector off them
     if state.project.dry_run:
-        from .outputs.dryrun import dry_run_lines
-
-        planned = ((i.nodeid, i.model, i.planned_calls()) for i in items)
-        state.dry_run_lines = list(dry_run_lines(planned, verbose=session.config.get_verbosity() > 0))
-        return
+        return  # each item's record carries what it would send: the controller lists it (_section)
     if not items or session.config.option.collectonly or _collection_failed(session):
         return
     from .listeners.call_stores import CALL_STORES_KEY
@@ -116,8 +112,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 def _section(state: PromptSession, end: RunEnd | None) -> list[str]:
     """The promptcheck section: the dry-run listing, else the run summary, else the outcome tally."""
-    if state.project.dry_run:
-        return state.dry_run_lines
+    if state.project.dry_run and end is not None:
+        from .outputs.dryrun import dry_run_lines
+
+        verbose = end.aggregator.config.get_verbosity() > 0
+        return list(dry_run_lines(end.aggregator.records.values(), state.project.models, verbose=verbose))
     summary = end.aggregator.summary if end is not None else None
     if summary is not None:
         from .outputs.summary_text import lines

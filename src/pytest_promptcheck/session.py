@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .config import ModelConfig, ProjectConfig
-from .errors import ConfigError, PromptcheckWarning
+from .errors import ConfigError
 from .listeners.tally import RunTally
 
 if TYPE_CHECKING:
@@ -53,7 +52,6 @@ class PromptSession:
     snapshots: dict[Path, SnapshotStore] = field(default_factory=dict)
     suites_collected: int = 0
     tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
-    dry_run_lines: list[str] = field(default_factory=list)
     tally: RunTally = field(default_factory=RunTally)
     drift_checked: bool = False
     _engine: Engine | None = None
@@ -109,30 +107,30 @@ class PromptSession:
 
         return redactor_for(self.project)
 
-    def check_drift(self) -> None:
-        """Say once when baseline and candidate differ in chat template, tokenizer or generation config.
+    def check_drift(self) -> tuple[str, ...]:
+        """What baseline and candidate differ in besides weights (chat template, tokenizer, generation
+        config), the first time both are loaded; () before and after that.
 
         Those differences move scores silently (a known trap when comparing checkpoints across
-        backends); the comparison then measures the template as much as the weights.
+        backends); the comparison then measures the template as much as the weights. The item that
+        finds them puts them in its record, so the controller says so once per run (and under xdist
+        once, not once per worker) and the manifest keeps them.
         """
         baseline, candidate = self.project.baseline, self.project.candidate
         if self.drift_checked or self._engine is None or not baseline or not candidate:
-            return
+            return ()
         first, second = self._engine.fingerprint(baseline), self._engine.fingerprint(candidate)
         if first is None or second is None:
-            return  # not both running yet (or not local models): look again after the next item
+            return ()  # not both running yet (or not local models): look again after the next item
         self.drift_checked = True
         from .providers.transformers import describe_drift
 
-        differences = describe_drift(first, second)
-        if differences:
-            warnings.warn(
-                PromptcheckWarning(
-                    f"baseline {baseline!r} and candidate {candidate!r} differ in more than weights: "
-                    f"{'; '.join(differences)}. Score differences may come from these, not from training."
-                ),
-                stacklevel=1,
-            )
+        details = (
+            self._engine.fingerprint(baseline, "drift_details"),
+            self._engine.fingerprint(candidate, "drift_details"),
+        )
+        readable = (details[0], details[1]) if details[0] is not None and details[1] is not None else None
+        return tuple(describe_drift(first, second, details=readable))
 
     def close(self) -> None:
         if self._engine is not None:

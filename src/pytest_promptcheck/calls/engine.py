@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ..config import ModelConfig, ProjectConfig
+from ..config import ModelConfig, ProjectConfig, endpoint_key
 from ..errors import ConfigError, ProviderError
 from ..providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
 from ..providers.identity import model_identity_without_provider, provider_identity
@@ -103,6 +103,7 @@ class Engine:
         self._probes: dict[str, asyncio.Future[ProviderError | None]] = {}
         self._creating = threading.Lock()
         self._limiters: dict[str, AdaptiveLimiter] = {}
+        self._endpoint_caps: dict[str, asyncio.Semaphore] = {}  # [tool.promptcheck.endpoints]: all models of a server
         self._calls: dict[str, concurrent.futures.Future[Completion]] = {}
         self._identities: dict[str, asyncio.Future[str]] = {}
         self._known_identities: dict[str, str] = {}  # the finished ones, readable from any thread
@@ -195,6 +196,18 @@ class Engine:
             except Exception as exc:  # e.g. a missing API key: every call of this model gets the same error
                 return exc
 
+    def _endpoint_cap(self, model: ModelConfig) -> asyncio.Semaphore | None:
+        """The shared cap of the server ``model`` calls, when ``[tool.promptcheck.endpoints]`` sets one."""
+        caps = self.context.project.endpoints
+        url = _resolved_url(model) if caps else ""
+        if not url or endpoint_key(url) not in caps:
+            return None
+        key = endpoint_key(url)
+        cap = self._endpoint_caps.get(key)
+        if cap is None:
+            cap = self._endpoint_caps[key] = asyncio.Semaphore(caps[key])
+        return cap
+
     def _limiter(self, model: ModelConfig) -> AdaptiveLimiter:
         limiter = self._limiters.get(model.name)
         if limiter is None:
@@ -258,7 +271,7 @@ class Engine:
             error = None
             ticket = await limiter.acquire()
             try:
-                completion = await self._attempt(provider, model, request)
+                completion = await self._capped_attempt(provider, model, request)
             except ProviderError as exc:
                 error = exc
             finally:
@@ -288,6 +301,15 @@ class Engine:
             self.stores.recorder.add(key, model, request, completion)
         return completion
 
+    async def _capped_attempt(self, provider: Provider, model: ModelConfig, request: ModelRequest) -> Completion:
+        """One attempt, inside the endpoint's shared cap when there is one (taken after the model's own
+        slot, always in that order, so two caps never wait on each other)."""
+        cap = self._endpoint_cap(model)
+        if cap is None:
+            return await self._attempt(provider, model, request)
+        async with cap:
+            return await self._attempt(provider, model, request)
+
     async def _attempt(self, provider: Provider, model: ModelConfig, request: ModelRequest) -> Completion:
         start = time.perf_counter()
         try:
@@ -302,15 +324,18 @@ class Engine:
             completion = replace(completion, latency_ms=(time.perf_counter() - start) * 1000)
         return completion
 
-    def fingerprint(self, name: str) -> dict[str, str] | None:
+    def fingerprint(self, name: str, method: str = "fingerprint") -> dict[str, Any] | None:
         """The ``fingerprint()`` of model ``name``'s provider when it is running and has one (chat template,
-        tokenizer, generation config hashes); read on the loop thread, where the provider lives."""
+        tokenizer, generation config hashes); read on the loop thread, where the provider lives.
+
+        ``method="drift_details"``: what those hashes stand for, readable (to say what differs).
+        """
         provider = self._providers.get(name)
-        if provider is None or isinstance(provider, BaseException) or not hasattr(provider, "fingerprint"):
+        if provider is None or isinstance(provider, BaseException) or not hasattr(provider, method):
             return None
 
-        async def read() -> dict[str, str]:
-            return dict(provider.fingerprint())  # type: ignore[union-attr]
+        async def read() -> dict[str, Any]:
+            return dict(getattr(provider, method)())
 
         try:
             return asyncio.run_coroutine_threadsafe(read(), self._ensure_loop()).result(timeout=60)

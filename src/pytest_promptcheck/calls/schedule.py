@@ -5,6 +5,13 @@ of them after collection and deselection; under pytest-xdist only those the cont
 sent to this worker) and submits their calls to the engine ahead of time, up to a window per
 model of several times its concurrency limit: enough to keep the limit full, small enough that
 ``-x`` / ``--maxfail`` waste little. Each item then waits only for its own calls in its setup.
+
+The window counts the calls still under way (in flight, waiting for a slot, backing off before a
+retry), not those already answered: an item at the head whose call sleeps through a Retry-After
+must not stall the calls behind it (head-of-line blocking made 20% injected faults cost 2x the
+fault-free time). Answered calls waiting for their item are capped separately (``AHEAD_FACTOR``),
+which bounds what ``-x`` can waste. While an item waits for its calls, the scheduler keeps topping
+up (:meth:`CallScheduler.wait`).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ if TYPE_CHECKING:
     from ..config import ProjectConfig
     from ..providers.base import Completion, ProviderFactory
 
-WINDOW_FACTOR = 4  # calls submitted ahead per model, as a multiple of its concurrency limit
+WINDOW_FACTOR = 4  # calls under way ahead per model, as a multiple of its concurrency limit
+AHEAD_FACTOR = 16  # calls submitted and not yet taken by their item (answered or not), same multiple
+_TOP_UP_TICK_S = 0.05  # how often a waiting item lets the scheduler submit what answered calls made room for
 
 
 class PromptItem(Protocol):
@@ -60,6 +69,7 @@ class CallScheduler:
         self._next = 0
         self._submitted: dict[str, ScheduledItem] = {}
         self._outstanding: Counter[str] = Counter()  # submitted, not yet taken by their item, per model
+        self._ahead: dict[str, dict[str, ScheduledItem]] = {}  # per model: submitted, not yet taken, by node id
         self._lock = threading.Lock()
         self._windows: dict[str, int] = {}
 
@@ -77,8 +87,23 @@ class CallScheduler:
         with self._lock:
             scheduled = self._submitted.get(item.nodeid) or self._submit(item)
             self._outstanding[item.model.name] -= len(scheduled.futures)
+            self._ahead.get(item.model.name, {}).pop(item.nodeid, None)
             self._top_up()
             return scheduled
+
+    def wait(self, scheduled: ScheduledItem) -> list[Completion]:
+        """The item's completions in order (the first failed call's error is raised, as ``result()``
+        would); meanwhile calls of later items are submitted as answered ones make room."""
+        for future in scheduled.futures:
+            while not future.done():
+                concurrent.futures.wait([future], timeout=_TOP_UP_TICK_S)
+                with self._lock:
+                    self._top_up()
+            future.result()
+        return [future.result() for future in scheduled.futures]
+
+    def _under_way(self, model: str) -> int:
+        return sum(not f.done() for s in self._ahead.get(model, {}).values() for f in s.futures)
 
     def _window(self, item: PromptItem) -> int:
         window = self._windows.get(item.model.name)
@@ -86,11 +111,17 @@ class CallScheduler:
             window = self._windows[item.model.name] = WINDOW_FACTOR * concurrency_limit(item.model, self.project)
         return window
 
+    def _has_room(self, item: PromptItem) -> bool:
+        name, window = item.model.name, self._window(item)
+        if self._outstanding[name] >= window * AHEAD_FACTOR // WINDOW_FACTOR:
+            return False
+        return self._outstanding[name] < window or self._under_way(name) < window
+
     def _top_up(self) -> None:
         while self._next < len(self._order):
             item = self._order[self._next]
             if item.nodeid not in self._submitted:
-                if self._outstanding[item.model.name] >= self._window(item):
+                if not self._has_room(item):
                     return  # keep run order: later items wait until this one's model has room
                 self._submit(item)
             self._next += 1
@@ -106,4 +137,5 @@ class CallScheduler:
             futures = [self.engine.submit(item.model, factory, call.request) for call in planned]
         scheduled = self._submitted[item.nodeid] = ScheduledItem(planned, futures)
         self._outstanding[item.model.name] += len(futures)
+        self._ahead.setdefault(item.model.name, {})[item.nodeid] = scheduled
         return scheduled

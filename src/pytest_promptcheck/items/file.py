@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import pytest
 from .. import __version__
 from ..errors import ConfigError, SuiteError, SuiteProblem
 from ..session import PromptSession, Registries, get_session
-from ..suites.model import LoadedSuite
+from ..suites.limits import planned_calls_message
+from ..suites.model import LoadedSuite, Suite
 from ..suites.parse_cache import load_suite_cached
 from ..verdicts.evaluate import PreparedAssertion
 from .item import PromptItem
@@ -38,8 +40,10 @@ class PromptFile(pytest.File):
         state.suites_collected += 1
         policy = state.project.suite_policy(self.config.rootpath)
         loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__, policy)
+        _check_planned_calls(loaded.suite, state, policy.limits.calls)
         registries = self.registries = state.registries_for(self)
         prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
+        _check_python_models(self, state, loaded.suite, registries)
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
         yield from _items(self, state, loaded, prepared, snapshots)
 
@@ -53,12 +57,43 @@ class PromptFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+def _check_python_models(node: PromptFile, state: PromptSession, suite: Suite, registries: Registries) -> None:
+    """Import the built-in ``python`` models this suite uses and check their functions now: a wrong target
+    (``os:system``, a class, the wrong signature) is a collection error, never a call. A provider that a
+    conftest registers in place of ours checks its own models."""
+    from ..providers import python
+
+    if registries.providers.get("python") is not python.create:
+        return
+    project = state.project
+    names = sorted({name for case in suite.cases for name in project.models_for(case.models)})
+    for model in (project.models.get(name) for name in names):
+        if model is not None and model.provider == "python":
+            python.import_model_function(model, node.config.rootpath)
+
+
 def _relative(problem: SuiteProblem, base: Path) -> SuiteProblem:
     """The problem with its path relative to where pytest was run (shorter, still clickable)."""
     try:
         return dataclasses.replace(problem, path=problem.path.relative_to(base))
     except ValueError:
         return problem
+
+
+def _check_planned_calls(suite: Suite, state: PromptSession, limit: int) -> None:
+    """The calls the suite plans (its items x repeats x counterfactual values) stay within ``limits.calls``.
+
+    The loader bounds the prompts it renders; only here are the models and ``--pc-repeat`` known.
+    """
+    project = state.project
+    calls = 0
+    for case in suite.cases:
+        repeat = project.repeat if project.repeat is not None else case.repeat.n
+        swaps = math.prod(len(values) for values in case.counterfactual.values())
+        calls += len(suite.variants) * len(project.models_for(case.models)) * repeat * swaps
+        if calls > limit:
+            product = "cases x prompt variants x models x repeats x counterfactual values"
+            raise SuiteError.at(case.source or suite.path, case.line, planned_calls_message(limit, product), case.id)
 
 
 def _items(

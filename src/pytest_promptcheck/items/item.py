@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import threading
 from pathlib import Path
@@ -23,13 +24,13 @@ from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
 from ..outputs.failure import explain, format_failure
 from ..providers.base import Completion, ModelRequest
 from ..runs import record
-from ..runs.record import AssertionRecord, CallRecord, ItemRecord
+from ..runs.record import AssertionRecord, CallRecord, ItemRecord, JudgeCallRecord
 from ..session import get_session
 from ..suites.model import Case, PromptVariant, Suite
 from ..textutil import clip, safe_url
 from ..verdicts.base import CheckContext
 from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
-from ..verdicts.model_graded import JUDGE_UNREADABLE
+from ..verdicts.model_graded import GRADED_OUTPUT, JUDGE_UNREADABLE, JudgeArg, grading_messages
 
 if TYPE_CHECKING:
     from ..session import Registries
@@ -63,6 +64,8 @@ class PromptItem(pytest.Item):
         self.snapshots = snapshots
         self.planned: list[Call] = []
         self.completions: list[Completion] = []  # one per planned call, in order
+        self._judge_log: list[tuple[JudgeCallRecord, ...]] = []  # per judged call: the grader calls made
+        self.drift: tuple[str, ...] = ()  # set on the item that found baseline/candidate drift
         self.verdict: Verdict | None = None
         self.confirmations: tuple[bool, ...] = ()  # the gate's re-samples of a critical case
         self.confirmation_calls: list[Call] = []  # their calls (recorded to cassettes like the others)
@@ -96,8 +99,8 @@ class PromptItem(pytest.Item):
         self.planned = scheduled.planned
         problem = None
         try:
-            self.completions = [future.result() for future in scheduled.futures]
-            self.verdict = self._judge(self.planned, self.completions)
+            self.completions = state.scheduler.wait(scheduled)
+            self.verdict = self._judge(self.planned, self.completions, self._judge_log)
             problem = _unreadable_judge(self.verdict)
             if problem is None and self._needs_confirmation(self.verdict):
                 self.confirmations = self._confirm(state.project.gate.confirm)
@@ -108,7 +111,7 @@ class PromptItem(pytest.Item):
             # errors bypass repr_failure, so fail without a traceback: the message says it all.
             pytest.fail(state.redactor.text(f"{self._header()}\n{problem}"), pytrace=False)
         assert self.verdict is not None
-        state.check_drift()
+        self.drift = state.check_drift()
         self.user_properties.append(("promptcheck_pass_rate", f"{self.verdict.pass_rate:.3f}"))
         self.user_properties.append(("promptcheck_calls", str(len(self.verdict.calls))))
         for completion in self.completions:  # every sample and counterfactual value: a bias reviewer compares them
@@ -117,10 +120,17 @@ class PromptItem(pytest.Item):
             for result in call.failed():
                 self.user_properties.append(("promptcheck_reason", clip(explain(result, state.redactor.text), 500)))
 
-    def _judge(self, planned: list[Call], completions: list[Completion]) -> Verdict:
+    def _judge(
+        self,
+        planned: list[Call],
+        completions: list[Completion],
+        judge_log: list[tuple[JudgeCallRecord, ...]] | None = None,
+    ) -> Verdict:
+        """The verdict on the item's answered calls; ``judge_log`` gets, per call, the grader calls made judging it."""
         calls: list[CallVerdict] = []
         many = len(completions) > 1
         for call, completion in zip(planned, completions):
+            made: list[JudgeCallRecord] = []
             context = CheckContext(
                 completion=completion,
                 case=self.case,
@@ -131,11 +141,13 @@ class PromptItem(pytest.Item):
                 snapshot_key=snapshot_key(self.nodeid, call.sample, call.binding, many),
                 suite_path=self.suite.path,
                 snapshots=self.snapshots,
-                call_model=self._call_model,
+                call_model=functools.partial(self._call_model, log=made),
             )
             calls.append(check_call(
                 self.assertions, context, threshold=self.case.threshold, sample_index=call.sample, binding=call.binding,
             ))  # fmt: skip
+            if judge_log is not None:
+                judge_log.append(tuple(made))
         return item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
 
     # -- the gate's confirmation of a critical case (``confirm``, runs/gate.py) --------------------
@@ -183,7 +195,10 @@ class PromptItem(pytest.Item):
         """What was asked, what came back and what was judged (a dry run or an error: what would be sent)."""
         project = self.project
         if self.verdict is not None:
-            calls = tuple(self._call_record(c, v) for c, v in zip(self.planned, self.verdict.calls))
+            judges = self._judge_log or [()] * len(self.planned)
+            calls = tuple(self._call_record(c, v, j) for c, v, j in zip(self.planned, self.verdict.calls, judges))
+        elif project.dry_run:  # what would be sent, grader calls included: the controller lists and prices them
+            calls = tuple(_unanswered(call, self._planned_judge_calls(call)) for call in self.planned_calls())
         else:
             calls = tuple(_unanswered(call) for call in self.planned)
         return ItemRecord(
@@ -206,9 +221,21 @@ class PromptItem(pytest.Item):
             suite_metrics=_jsonable(self.suite.metrics),  # thresholds: the xdist controller never collects
             sampled=self.sampled,
             confirmations=self.confirmations,
+            drift=self.drift,
         )
 
-    def _call_record(self, call: Call, verdict: CallVerdict) -> CallRecord:
+    def _planned_judge_calls(self, call: Call) -> tuple[JudgeCallRecord, ...]:
+        """The grader calls judging ``call`` would make at least (one per model-graded assertion)."""
+        planned = []
+        for assertion in self.assertions:
+            if isinstance(assertion.arg, JudgeArg) and assertion.arg.model in self.project.models:
+                model = self.project.models[assertion.arg.model]
+                settings = effective_call_settings(self.project, model, assertion.arg.params, 1)
+                messages = grading_messages(assertion.arg.rubric, call.messages, GRADED_OUTPUT)
+                planned.append(JudgeCallRecord(model.name, tuple(messages), _jsonable(settings.params)))
+        return tuple(planned)
+
+    def _call_record(self, call: Call, verdict: CallVerdict, judge_calls: tuple[JudgeCallRecord, ...]) -> CallRecord:
         completion = verdict.completion
         scrub = get_session(self.config).redactor.text
         return CallRecord(
@@ -241,6 +268,7 @@ class PromptItem(pytest.Item):
                 )
                 for r in verdict.results
             ),
+            judge_calls=judge_calls,
         )
 
     def runtest(self) -> None:
@@ -258,9 +286,17 @@ class PromptItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def _call_model(
-        self, name: str, messages: list[dict[str, str]], params: dict[str, Any] | None = None
+        self,
+        name: str,
+        messages: list[dict[str, str]],
+        params: dict[str, Any] | None = None,
+        *,
+        log: list[JudgeCallRecord] | None = None,
     ) -> Completion:
-        """Call another configured model (a judge) through the engine, with its own params and timeout."""
+        """Call another configured model (a judge) through the engine, with its own params and timeout.
+
+        ``log`` gets the call's record: a grader's calls are counted, priced and recorded like any call.
+        """
         state = get_session(self.config)
         model = state.project.models.get(name)
         if model is None:
@@ -270,7 +306,15 @@ class PromptItem(pytest.Item):
         factory = registries.provider_for(model)
         settings = effective_call_settings(state.project, model, params or {}, 1)
         request = ModelRequest(messages=tuple(messages), params=settings.params, timeout=settings.timeout)
-        return state.engine.submit(model, factory, request).result()
+        completion = state.engine.submit(model, factory, request).result()
+        if log is not None:
+            log.append(JudgeCallRecord(
+                model=name, messages=tuple(dict(m) for m in messages), params=_jsonable(settings.params),
+                output=completion.output, served_model=completion.served_model,
+                input_tokens=completion.usage.input_tokens, output_tokens=completion.usage.output_tokens,
+                latency_ms=completion.latency_ms, cost=completion.cost(model.price), cached=completion.cached,
+            ))  # fmt: skip
+        return completion
 
     def _traceback_filter(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
         """Keep the user's frames (their model function, their check); drop pytest, pluggy, asyncio and ours.
@@ -320,10 +364,10 @@ def _setup_problem(exc: PromptcheckError) -> str:
     return f"configuration problem: {exc}"  # ConfigError, MissingDependencyError
 
 
-def _unanswered(call: Call) -> CallRecord:
+def _unanswered(call: Call, judge_calls: tuple[JudgeCallRecord, ...] = ()) -> CallRecord:
     """A call that never got a verdict (an error, a dry run): what would have been sent."""
     return CallRecord(call.sample, _jsonable(call.binding), tuple(dict(m) for m in call.messages),
-                      _jsonable(call.request.params), call.request.seed)  # fmt: skip
+                      _jsonable(call.request.params), call.request.seed, judge_calls=judge_calls)  # fmt: skip
 
 
 def _jsonable(value: Any) -> Any:

@@ -25,7 +25,7 @@ from ..runs.manifest import RunMode, model_entries, start_manifest, suite_hashes
 from ..runs.record import ItemRecord, record_of
 from ..textutil import shown_path
 
-_COUNTED = ("items", "calls", "answered", "cached", "passed", "failed", "error", "skipped")
+_COUNTED = ("items", "calls", "answered", "cached", "passed", "failed", "error", "skipped", "judge_calls")
 
 
 class RunRecorder:
@@ -43,6 +43,8 @@ class RunRecorder:
         self.counts: Counter[str] = Counter()
         self.suites: set[str] = set()
         self.models_used: set[str] = set()
+        self.drift: dict[str, None] = {}  # what baseline and candidate differ in besides weights, in order
+        self.judges_used: set[str] = set()  # grader models of judge/rubric: identified in the manifest too
         self._finished = False
         self.problem: str | None = None  # why the folder could not be written; the run goes on without it
 
@@ -92,11 +94,15 @@ class RunRecorder:
         self.suites.add(record.suite)
         self.models_used.add(record.model)
         self.counts["items"] += 1
+        self.drift.update(dict.fromkeys(record.drift))
         self.counts[record.outcome] += 1
         for call, line in zip(record.calls, record.call_lines(self.run_id)):
             self.counts["calls"] += 1
             self.counts["answered"] += call.answered
             self.counts["cached"] += call.cached and call.answered
+            answered_judges = [j for j in call.judge_calls if j.output is not None]
+            self.counts["judge_calls"] += len(answered_judges)
+            self.judges_used.update(j.model for j in answered_judges)
             self.writer.append(line)
 
     def finish(self, exitstatus: int | None = None, gate: dict[str, Any] | None = None) -> None:
@@ -122,8 +128,12 @@ class RunRecorder:
             exitstatus=exitstatus,
             counts={k: self.counts[k] for k in _COUNTED},
             suites=suite_hashes(self.config.rootpath, self.suites),
-            models=model_entries(self.project, self.config.rootpath, self.models_used, hashes=True),
+            models=model_entries(
+                self.project, self.config.rootpath, self.models_used, hashes=True, judges=self.judges_used
+            ),
         )
+        if self.drift:
+            self.manifest["drift"] = list(self.drift)
         if gate is not None:
             self.manifest["gate"] = gate
         self._save_manifest()
@@ -144,5 +154,6 @@ class RunRecorder:
             share = f"{cached / answered:.0%}" if answered else "-"
             lines.append(f"promptcheck cache: {cached}/{answered} calls from cache ({share})")
         shown = shown_path(self.folder, Path(self.config.invocation_params.dir))
-        lines.append(f"promptcheck run record: {shown} ({self.counts['calls']} calls)")
+        judged = f" + {self.counts['judge_calls']} judge calls" if self.counts["judge_calls"] else ""
+        lines.append(f"promptcheck run record: {shown} ({self.counts['calls']} calls{judged})")
         return lines

@@ -1,47 +1,69 @@
-"""``--pc-dry-run``: the calls a run would make and their estimated cost, without calling anything."""
+"""``--pc-dry-run``: the calls a run would make and their estimated cost, without calling anything.
+
+The listing is built on the controller from the items' records (each carries the calls it would
+make, grader calls of judge/rubric included), so it is the same with or without ``-n``::
+
+    dry run: calls per model, estimated from the prompts (~4 characters a token)
+      tuned: 40 calls, ~12,000 input + <=10,240 output tokens, est. $0.0030
+      judge grader: 40 calls (at least one per judged call), ~20,000 input + <=10,240 output tokens, est. $0.0120
+    dry run: 80 calls would be made, est. $0.0150 in all; nothing was called
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..calls.plan import Call
     from ..config import ModelConfig
+    from ..runs.record import ItemRecord
 
 _CHARS_PER_TOKEN = 4  # a rough, provider-independent estimate for English text
 _DEFAULT_OUTPUT_TOKENS = 256
 
 
-def dry_run_lines(items: Iterable[tuple[str, ModelConfig, list[Call]]], *, verbose: bool) -> Iterator[str]:
-    """``items``: (node id, model, planned calls) per item. Lines like ``tuned: 40 calls, ~12,000 input + ~2,000 output tokens, est. $0.0030``."""
+def _input_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in messages) // _CHARS_PER_TOKEN + 1
+
+
+def _output_tokens(params: Mapping[str, Any]) -> int:
+    return int(params.get("max_tokens") or params.get("max_new_tokens") or _DEFAULT_OUTPUT_TOKENS)
+
+
+def dry_run_lines(records: Iterable[ItemRecord], models: Mapping[str, ModelConfig], *, verbose: bool) -> Iterator[str]:
+    """The listing above; with ``verbose``, one line per call first. ``models``: the configured models (prices)."""
     calls: Counter[str] = Counter()
     tokens_in: Counter[str] = Counter()
     tokens_out: Counter[str] = Counter()
-    prices = {}
-    for nodeid, model, planned in items:
-        for call in planned:
-            name = model.name
-            calls[name] += 1
-            tokens_in[name] += sum(len(m["content"]) for m in call.messages) // _CHARS_PER_TOKEN + 1
-            limit = call.request.params.get("max_tokens") or call.request.params.get("max_new_tokens")
-            tokens_out[name] += int(limit or _DEFAULT_OUTPUT_TOKENS)
-            prices[name] = model.price
+    for record in sorted(records, key=lambda r: r.item):
+        model = models.get(record.model)
+        for call in record.calls:
+            calls[record.model] += 1
+            tokens_in[record.model] += _input_tokens(call.messages)
+            graded_out = _output_tokens(call.params)
+            tokens_out[record.model] += graded_out
+            for judged in call.judge_calls:  # the grader reads the graded output too
+                key = f"judge {judged.model}"
+                calls[key] += 1
+                tokens_in[key] += _input_tokens(judged.messages) + graded_out
+                tokens_out[key] += _output_tokens(judged.params)
             if verbose:
                 extra = "".join(f" {k}={v}" for k, v in call.binding.items())
-                yield f"  {nodeid} sample {call.sample}{extra}: {model.describe_resolved()}"
-    total_calls = sum(calls.values())
+                served = model.describe_resolved() if model is not None else record.served
+                judges = "".join(f" + judge {j.model}" for j in call.judge_calls)
+                yield f"  {record.item} sample {call.sample}{extra}: {served}{judges}"
+    yield "dry run: calls per model, estimated from the prompts (~4 characters a token)"
     total_cost = 0.0
-    for name in sorted(calls):
-        price = prices[name] or {}
+    for key in sorted(calls, key=lambda k: (k.startswith("judge "), k)):
+        name = key.removeprefix("judge ")
+        price = (models[name].price if name in models else None) or {}
         cost = (
-            tokens_in[name] * price.get("input_per_mtok", 0) + tokens_out[name] * price.get("output_per_mtok", 0)
+            tokens_in[key] * price.get("input_per_mtok", 0) + tokens_out[key] * price.get("output_per_mtok", 0)
         ) / 1e6
         total_cost += cost
         cost_text = f"est. ${cost:.4f}" if price else "no price configured"
-        yield (
-            f"{name}: {calls[name]} calls, ~{tokens_in[name]:,} input + <={tokens_out[name]:,} output tokens, "
-            f"{cost_text}"
-        )
-    yield f"dry run: {total_calls} calls would be made, est. ${total_cost:.4f} in all; nothing was called"
+        least = " (at least one per judged call)" if key.startswith("judge ") else ""
+        yield f"  {key}: {calls[key]} calls{least}, ~{tokens_in[key]:,} input + <={tokens_out[key]:,} output tokens, {cost_text}"
+    total = sum(calls.values())
+    yield f"dry run: {total} calls would be made, est. ${total_cost:.4f} in all; nothing was called"

@@ -90,6 +90,21 @@ class Redactor:
         return json.dumps(self.data(value), ensure_ascii=False, default=str)
 
 
+def check_patterns(patterns: Iterable[str], source: str) -> None:
+    """Compile each ``redact`` pattern as :class:`Redactor` will; a bad regular expression raises ValueError
+    naming ``source[i]``, the pattern and the regex error (config load reports it, not the first write)."""
+    for index, pattern in enumerate(patterns):
+        if _NAME.match(pattern):
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"{source}[{index}] {pattern!r} is not a valid regular expression ({exc}); fix it, or write a bare "
+                "header or field name (letters, digits, _ and -) to scrub the value after it"
+            ) from None
+
+
 def redactor_for(project: Any) -> Redactor:
     """The redactor of a project: its ``redact`` list plus every model's ``api_key_env``."""
     secret_env = [m.api_key_env for m in project.models.values() if m.api_key_env]

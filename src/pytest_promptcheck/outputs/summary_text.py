@@ -55,7 +55,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..runs.compare import IMPROVEMENT, KNOWN_GAP, REGRESSION, Comparison, Counts, Group, Pair
-from ..runs.metrics import Metrics, Rate
+from ..runs.metrics import Metrics, Rate, Usage
 from ..runs.record import ItemRecord
 
 if TYPE_CHECKING:
@@ -72,10 +72,11 @@ def lines(summary: RunSummary) -> list[str]:
         _cross("pass rate by tag × model", "tag", summary.by_tag, min_rows=1),
         _consistency(summary.models),
         _bias(summary.models),
-        _operational(summary.models),
+        _operational(summary.models, summary.judges),
         _thresholds(summary),
         list(_comparison(summary.comparison, summary.settings.margin)) if summary.comparison else [],
         _gate(summary),
+        _drift(summary),
     ]
     out: list[str] = []
     for section in filter(None, sections):
@@ -155,15 +156,33 @@ def _bias(models: dict[str, Metrics]) -> list[str]:
     return ["bias over counterfactual values", *table(rows, left=3)] if len(rows) > 1 else []
 
 
-def _operational(models: dict[str, Metrics]) -> list[str]:
+def _operational(models: dict[str, Metrics], judges: dict[str, Usage]) -> list[str]:
+    """Per model, then one line per grader model (``judge NAME``: the calls judge/rubric made)."""
     rows = [["model", "calls", "p50 ms", "p95 ms", "max ms", "tokens in", "tokens out", "cost"]]
     for model, found in models.items():
-        lat, use = found.latency, found.usage
+        lat = found.latency
         timing = [f"{lat.p50_ms:.0f}", f"{lat.p95_ms:.0f}", f"{lat.max_ms:.0f}"] if lat else ["-"] * 3
-        cost = f"${use.cost:.4f}" if use.cost is not None else "-"
-        tokens = [_count(use.input_tokens), _count(use.output_tokens)]
-        rows.append([model, str(use.calls), *timing, *tokens, cost])
+        rows.append([model, *_usage_cells(found.usage, timing)])
+    for model, use in judges.items():
+        rows.append([f"judge {model}", *_usage_cells(use, ["-"] * 3)])
     return ["latency, tokens, cost", *table(rows)]
+
+
+def _usage_cells(use: Usage, timing: list[str]) -> list[str]:
+    cost = f"${use.cost:.4f}" if use.cost is not None else "-"
+    return [str(use.calls), *timing, _count(use.input_tokens), _count(use.output_tokens), cost]
+
+
+def _drift(summary: RunSummary) -> list[str]:
+    if not summary.drift:
+        return []
+    sides = (
+        f"baseline {summary.comparison.baseline!r} and candidate {summary.comparison.candidate!r}"
+        if summary.comparison
+        else "baseline and candidate"
+    )
+    return [f"warning: {sides} differ in more than weights; score differences may come from these, not from training:",
+            *(f"  - {d}" for d in summary.drift)]  # fmt: skip
 
 
 def _thresholds(summary: RunSummary) -> list[str]:

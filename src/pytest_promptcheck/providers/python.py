@@ -21,8 +21,10 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
+SIGNATURE = "def generate(messages, params) -> str | dict"  # what a python model's function looks like
 
-def import_function(ref: str, rootdir: Path, *, what: str) -> Callable[..., Any]:
+
+def import_function(ref: str, rootdir: Path, *, what: str, expected: str = "") -> Callable[..., Any]:
     """Import ``module:function`` (``module:Class.method`` too), with the rootdir importable."""
     module_name, sep, qualname = ref.partition(":")
     if not sep or not module_name or not qualname:
@@ -44,19 +46,46 @@ def import_function(ref: str, rootdir: Path, *, what: str) -> Callable[..., Any]
         except AttributeError:
             raise ConfigError(f"{what}: module {module_name!r} has no attribute {qualname!r}") from None
     if not callable(target):
-        raise ConfigError(f"{what}: {ref!r} is not callable")
+        raise ConfigError(f"{what}: {ref!r} is not callable" + (f"; point it at {expected}" if expected else ""))
     return target  # type: ignore[no-any-return]
+
+
+def import_model_function(model: ModelConfig, rootdir: Path) -> Callable[..., Any]:
+    """The model's function, imported and checked: a Python function (or coroutine function) callable as
+    ``function(messages, params)``. Anything else (``os:system``, a class, a one-parameter function) is
+    refused here, before it could ever be called with a prompt."""
+    if not model.function:
+        raise ConfigError(f'model {model.name!r} (python): set `function = "module:function"`')
+    ref = model.resolved("function") or ""
+    what = f"model {model.name!r}"
+    target = import_function(ref, rootdir, what=f"{what} (python) function", expected=f"a function like {SIGNATURE}")
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        kind = "a class" if inspect.isclass(target) else "a builtin" if inspect.isbuiltin(target) else "an object"
+        kind += " (not a function defined in Python)"
+        raise ConfigError(f"{what} (python): {ref!r} is {kind}; point `function` at a function like {SIGNATURE}")
+    try:
+        inspect.signature(target).bind(None, None)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{what} (python): {ref!r} takes {_signature(target)}, but it is called with (messages, params); "
+            f"write it as {SIGNATURE}"
+        ) from None
+    return target
+
+
+def _signature(target: Callable[..., Any]) -> str:
+    try:
+        return str(inspect.signature(target))
+    except (TypeError, ValueError):
+        return "(?)"
 
 
 class PythonProvider:
     """Calls a Python function; sync functions run in a worker thread so the engine loop stays free."""
 
     def __init__(self, model: ModelConfig, context: ProviderContext) -> None:
-        if not model.function:
-            raise ConfigError(f'model {model.name!r} (python): set `function = "module:function"`')
         self.model = model
-        function = model.resolved("function") or ""
-        self.function = import_function(function, context.rootdir, what=f"model {model.name!r}")
+        self.function = import_model_function(model, context.rootdir)
         self.is_async = inspect.iscoroutinefunction(self.function)
 
     async def complete(self, request: ModelRequest) -> Completion:

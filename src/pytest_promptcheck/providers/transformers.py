@@ -125,20 +125,63 @@ def _short_hash(data: bytes | str) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def describe_drift(a: Mapping[str, str], b: Mapping[str, str], *, ignore: Iterable[str] = ("weights",)) -> list[str]:
+def describe_drift(
+    a: Mapping[str, str],
+    b: Mapping[str, str],
+    *,
+    ignore: Iterable[str] = ("weights",),
+    details: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+) -> list[str]:
     """What differs between two ``fingerprint()`` results, e.g. ``["chat template differs"]``.
 
     ``weights`` are ignored by default: a baseline and a candidate differ in weights by design;
     a different chat template, tokenizer or generation config is the silent kind of drift.
-    Keys known to one side only are not reported (nothing to compare).
+    Keys known to one side only are not reported (nothing to compare). With ``details`` (the two
+    sides' ``drift_details()``) each difference says where: ``generation config differs:
+    temperature 0.7 vs 1.0``, ``chat template differs at line 2: '...' vs '...'``.
     """
     skipped = set(ignore)
     keys = [*_FINGERPRINT_LABELS, *sorted((set(a) | set(b)) - set(_FINGERPRINT_LABELS))]
-    return [
-        _FINGERPRINT_LABELS.get(key, f"{key.replace('_', ' ')} differs")
-        for key in keys
-        if key not in skipped and key in a and key in b and a[key] != b[key]
-    ]
+    found = []
+    for key in keys:
+        if key in skipped or key not in a or key not in b or a[key] == b[key]:
+            continue
+        label = _FINGERPRINT_LABELS.get(key, f"{key.replace('_', ' ')} differs")
+        where = _where_different(key, details[0].get(key), details[1].get(key)) if details else ""
+        found.append(f"{label}{where}")
+    return found
+
+
+def _where_different(key: str, first: Any, second: Any) -> str:
+    """``: temperature 0.7 vs 1.0`` (mappings: the keys whose values differ) or ``at line N: ... vs ...`` (text)."""
+    if isinstance(first, Mapping) and isinstance(second, Mapping):
+        changed = [
+            f"{name} {_shown(first.get(name, _UNSET))} vs {_shown(second.get(name, _UNSET))}"
+            for name in sorted(set(first) | set(second), key=str)
+            if first.get(name, _UNSET) != second.get(name, _UNSET)
+        ]
+        more = f" (+{len(changed) - 4} more)" if len(changed) > 4 else ""
+        return f": {', '.join(changed[:4])}{more}" if changed else ""
+    if isinstance(first, str) and isinstance(second, str):  # where the texts part, with some context
+        at = next((i for i, (x, y) in enumerate(zip(first, second)) if x != y), min(len(first), len(second)))
+        line = first.count("\n", 0, at) + 1
+        column = at - (first.rfind("\n", 0, at) + 1) + 1
+        start = max(0, at - 20)
+        return (
+            f" at line {line}, column {column}: {_shown(first[start : at + 30])} vs {_shown(second[start : at + 30])}"
+        )
+    return ""
+
+
+_UNSET: Any = object()  # a key one side does not have
+
+
+def _shown(value: Any) -> str:
+    if value is _UNSET:
+        return "unset"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return repr(text) if isinstance(value, str) else text
 
 
 def _files_digest(folders: Iterable[Path]) -> str:
@@ -312,10 +355,15 @@ class TransformersProvider:
 
     # -- results -------------------------------------------------------------------------------------
     def _completion(self, prompt: list[int], new_tokens: list[int]) -> Completion:
-        """Decode up to the first EOS: ``stop`` when one was generated, else ``length``."""
+        """Decode up to the first EOS: ``stop`` when one was generated, else ``length``.
+
+        The text is not stripped or otherwise normalised: an OpenAI-compatible server serving the
+        same checkpoint (transformers serve, vLLM, TGI) returns the decoded tokens as they are, and
+        one checkpoint must give one output however it is served (README "Outputs are not normalised").
+        """
         stop = next((i for i, t in enumerate(new_tokens) if t in self._loaded.eos_ids), None)
         kept = new_tokens if stop is None else new_tokens[:stop]
-        text = self._loaded.tokenizer.decode(kept, skip_special_tokens=True).strip()
+        text = self._loaded.tokenizer.decode(kept, skip_special_tokens=True)
         generated = len(new_tokens) if stop is None else stop + 1  # the EOS counts, padding after it does not
         return Completion(
             output=text,
@@ -341,6 +389,19 @@ class TransformersProvider:
                 "weights": self.weights_digest()[:16],
             }
         return dict(self._fingerprint)
+
+    def drift_details(self) -> dict[str, Any]:
+        """What ``fingerprint()`` hashes, readable: the template text, the generation settings, the
+        tokenizer's size and special tokens (``describe_drift`` names what differs from these)."""
+        loaded = self._loaded
+        generation = self._generation_config(GenerationSettings()).to_diff_dict()
+        generation.pop("transformers_version", None)
+        tokenizer = loaded.tokenizer
+        return {
+            "chat_template": loaded.chat_template,
+            "generation_config": generation,
+            "tokenizer": {"vocab_size": len(tokenizer.get_vocab()), **dict(tokenizer.special_tokens_map)},
+        }
 
     def weights_digest(self) -> str:
         """Full sha256 of the weight files of ``path`` and ``adapter`` (computed once; big files take a while)."""

@@ -69,14 +69,28 @@ def start_manifest(
     }
 
 
-def model_entries(project: ProjectConfig, rootdir: Path, used: set[str], *, hashes: bool) -> dict[str, Any]:
-    """Every configured model; with ``hashes``, what the used ones serve (checkpoint or function hashes)."""
+def model_entries(
+    project: ProjectConfig,
+    rootdir: Path,
+    used: set[str],
+    *,
+    hashes: bool,
+    judges: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, Any]:
+    """Every configured model; with ``hashes``, what the used ones serve (checkpoint or function hashes).
+
+    ``judges``: the models that graded (judge/rubric): ``used`` too, with ``"judge": true``.
+    """
     cache = open_digest_memo(cache_path(project.root, project.cache)) if hashes else None
+    used = used | judges
     try:
-        return {name: _model(model, rootdir, used, cache, hashes) for name, model in sorted(project.models.items())}
+        entries = {name: _model(model, rootdir, used, cache, hashes) for name, model in sorted(project.models.items())}
     finally:
         if cache is not None:
             cache.close()
+    for name in judges & set(entries):
+        entries[name]["judge"] = True
+    return entries
 
 
 def _model(

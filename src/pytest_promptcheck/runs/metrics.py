@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .record import CallRecord, ItemRecord
+from .record import CallRecord, ItemRecord, JudgeCallRecord
 from .stats import pass_at_k, pass_hat_k, percentile, wilson
 
 
@@ -271,6 +271,26 @@ def usage(records: list[ItemRecord]) -> Usage:
         output_tokens=_total(c.output_tokens for c in calls),
         cost=sum(costs) if costs else None,
     )
+
+
+def judge_usage(records: list[ItemRecord]) -> dict[str, Usage]:
+    """Calls, tokens and cost of the grader calls model-graded assertions made, per grader model."""
+    by_model: dict[str, list[JudgeCallRecord]] = {}
+    for record in records:
+        for call in record.calls:
+            for judged in call.judge_calls:
+                if judged.output is not None:
+                    by_model.setdefault(judged.model, []).append(judged)
+    found = {}
+    for model, calls in sorted(by_model.items()):
+        costs = [c.cost for c in calls if c.cost is not None]
+        found[model] = Usage(
+            calls=len(calls),
+            input_tokens=_total(c.input_tokens for c in calls),
+            output_tokens=_total(c.output_tokens for c in calls),
+            cost=sum(costs) if costs else None,
+        )
+    return found
 
 
 def _total(values: Iterable[int | None]) -> int | None:

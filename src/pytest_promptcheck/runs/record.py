@@ -17,7 +17,11 @@ call: the item's fields, then ``run`` and ``index``, then the call's, usage nest
      "usage": {"input_tokens": 12, "output_tokens": 1}, "latency_ms": 80.2, "cost": null,
      "cached": false, "passed": false, "score": 0.0,
      "assertions": [{"name": "equals 'billing'", "passed": false, "score": 0.0,
-                     "reason": "...", "weight": 1.0, "details": null}]}
+                     "reason": "...", "weight": 1.0, "details": null}],
+     "judge_calls": []}
+
+A model-graded assertion's calls to its grader are in the graded call's ``judge_calls`` (model,
+messages, params, output, usage, latency, cost, cached): counted and priced like calls.
 
 ``RECORD_VERSION`` numbers this shape (lines and the run manifest). A reader accepts every version
 up to its own and says which version wrote a record it cannot read.
@@ -68,6 +72,43 @@ class AssertionRecord:
 
 
 @dataclass(frozen=True)
+class JudgeCallRecord:
+    """One call a model-graded assertion made to its grader while judging a call (judges are calls too).
+
+    ``output`` is None for a call that was only planned (a dry run lists it with its prompt).
+    """
+
+    model: str  # the grader's model name in [tool.promptcheck.model]
+    messages: tuple[dict[str, Any], ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
+    served_model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: float | None = None
+    cost: float | None = None
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "messages": list(self.messages), "params": self.params,
+            "output": self.output, "served_model": self.served_model,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            "latency_ms": self.latency_ms, "cost": self.cost, "cached": self.cached,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JudgeCallRecord:
+        usage = data.get("usage") or {}
+        return cls(
+            model=str(data.get("model", "")), messages=tuple(data.get("messages") or ()), params=dict(data.get("params") or {}),
+            output=data.get("output"), served_model=data.get("served_model"),
+            input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"),
+            latency_ms=data.get("latency_ms"), cost=data.get("cost"), cached=bool(data.get("cached")),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class CallRecord:
     """One model call of an item: what was asked, what came back, what was judged.
 
@@ -91,6 +132,7 @@ class CallRecord:
     passed: bool | None = None
     score: float | None = None
     assertions: tuple[AssertionRecord, ...] = ()
+    judge_calls: tuple[JudgeCallRecord, ...] = ()  # the grader calls its model-graded assertions made
 
     @property
     def answered(self) -> bool:
@@ -112,6 +154,7 @@ class CallRecord:
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
             "latency_ms": self.latency_ms, "cost": self.cost, "cached": self.cached, "passed": self.passed,
             "score": self.score, "assertions": [a.to_json() for a in self.assertions],
+            "judge_calls": [j.to_json() for j in self.judge_calls],
         }  # fmt: skip
 
     @classmethod
@@ -134,6 +177,7 @@ class CallRecord:
             passed=data.get("passed"),
             score=data.get("score"),
             assertions=tuple(AssertionRecord.from_json(a) for a in data.get("assertions") or ()),
+            judge_calls=tuple(JudgeCallRecord.from_json(j) for j in data.get("judge_calls") or ()),
         )
 
 
@@ -160,6 +204,7 @@ class ItemRecord:
     base_url: str | None = None  # the endpoint, resolved, without user info or query
     sampled: bool = False  # outputs vary between samples (temperature > 0, repeats or a judge)
     confirmations: tuple[bool, ...] = ()  # verdicts of the gate's re-samples of a critical case (`confirm`)
+    drift: tuple[str, ...] = ()  # what baseline and candidate differ in besides weights (the item that found it)
     version: int = RECORD_VERSION
 
     @property
@@ -187,7 +232,7 @@ class ItemRecord:
             "side": self.side, "tags": list(self.tags), "ideal": self.ideal, "outcome": self.outcome,
             "error": self.error, "threshold": self.threshold, "min_pass": self.min_pass,
             "suite_metrics": self.suite_metrics, "base_url": self.base_url, "sampled": self.sampled,
-            "confirmations": list(self.confirmations),
+            "confirmations": list(self.confirmations), "drift": list(self.drift),
         }  # fmt: skip
 
     @classmethod
@@ -220,6 +265,7 @@ class ItemRecord:
             base_url=data.get("base_url"),
             sampled=bool(data.get("sampled")),
             confirmations=tuple(bool(v) for v in data.get("confirmations") or ()),
+            drift=tuple(str(v) for v in data.get("drift") or ()),
             version=version,
         )
 

@@ -7,14 +7,14 @@ JSON, HTML, Markdown, junit) renders the same summary, so they agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import GateConfig, ProjectConfig
 from ..verdicts.model_graded import JUDGE_UNREADABLE
 from . import metrics, thresholds
 from .compare import REGRESSION, Comparison, compare
 from .gate import Attempts, GateResult, decide, regression_pass_chance, reproduced
-from .metrics import Metrics, Rate
+from .metrics import Metrics, Rate, Usage
 from .record import ItemRecord
 from .thresholds import Breach
 
@@ -33,6 +33,8 @@ class RunSummary:
     enforced: bool  # --pc-gate: the gate decides the exit status
     settings: GateConfig
     exit_status: int | None = None
+    judges: dict[str, Usage] = field(default_factory=dict)  # grader model -> its calls' usage (judge/rubric)
+    drift: tuple[str, ...] = ()  # baseline vs candidate differences besides weights (chat template, ...)
 
 
 def build_summary(
@@ -57,7 +59,14 @@ def build_summary(
         gate=gate,
         enforced=enforced,
         settings=project.gate,
+        judges=metrics.judge_usage(records),
+        drift=drift_of(records),
     )
+
+
+def drift_of(records: list[ItemRecord]) -> tuple[str, ...]:
+    """The drift the items found (each process that ran both sides finds it once), each said once."""
+    return tuple(dict.fromkeys(d for r in records for d in r.drift))
 
 
 def _rates(records: list[ItemRecord], key: str) -> dict[str, dict[str, Rate]]:

@@ -89,3 +89,11 @@ class SuitePolicy:
     def key(self) -> str:
         """A digest of the policy: a suite parsed under other limits or roots is parsed again."""
         return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+
+
+def planned_calls_message(limit: int, product: str) -> str:
+    """The error for a suite that plans more than ``limits.calls`` calls (here and in the collector)."""
+    return (
+        f"the suite plans more than {limit} calls by this case ({product}; limits.calls); "
+        "split the suite, trim repeats or values, or raise [tool.promptcheck.limits] calls"
+    )

@@ -7,16 +7,16 @@ happen in the collector.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
+import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import SuiteError, SuiteProblem
-from .limits import SuitePolicy
+from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
+from .rows import csv_rows, jsonl_rows
 from .validate import validate_document
 from .yamlload import LineDict, LineList, line_of, load_yaml
 
@@ -60,6 +60,14 @@ class _SuiteLoader:
             data = self.path.read_bytes()
         except OSError as exc:
             raise SuiteError.at(self.path, 0, f"cannot read the suite: {exc.strerror}") from None
+        limits = self.policy.limits
+        if len(data) > limits.suite_bytes:
+            raise SuiteError.at(
+                self.path,
+                0,
+                f"the suite is {len(data)} bytes, more than {limits.suite_bytes} (limits.suite_bytes); split it "
+                "(or move cases to `cases_from:` files) or raise [tool.promptcheck.limits] suite_bytes",
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -67,7 +75,7 @@ class _SuiteLoader:
             raise SuiteError.at(
                 self.path, line, f"the suite is not UTF-8 text ({exc.reason}); save it as UTF-8"
             ) from None
-        doc = load_yaml(text, self.path)
+        doc = load_yaml(text, self.path, limits)
         if not isinstance(doc, LineDict):
             raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
         self.problems.extend(validate_document(doc, self.path))
@@ -79,6 +87,7 @@ class _SuiteLoader:
         for ref, ref_line in self._cases_from_refs(doc):
             cases.extend(self._cases_from(ref, ref_line, defaults))
         self._check_unique(cases)
+        self._check_fan_out(cases, len(variants))
         if not cases and not self.problems:
             self.problem(doc.line, "the suite has no cases; add a `cases:` list or `cases_from:`")
         self._fail_if_problems()
@@ -213,14 +222,19 @@ class _SuiteLoader:
         data = self._read_dependency(file, line, "cases_from: file", ref)
         if data is None:
             return []
-        text = data.decode("utf-8-sig")
-        if file.suffix == ".jsonl":
-            rows = self._jsonl_rows(file, text)
-        elif file.suffix == ".csv":
-            rows = self._csv_rows(file, text)
-        else:
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark may start the file
+        except UnicodeDecodeError as exc:
+            bad_line = data[: exc.start].count(b"\n") + 1
+            self.problem(bad_line, f"not UTF-8 text ({exc.reason}); save it as UTF-8", path=file)
+            return []
+        read = {".jsonl": jsonl_rows, ".csv": csv_rows}.get(file.suffix)
+        if read is None:
             self.problem(line, f"cases_from: {ref!r} must be a .jsonl file (one JSON object per line) or a .csv file")
             return []
+        rows, unreadable = read(text, self.policy.limits.depth)
+        for bad_line, message in unreadable:
+            self.problem(bad_line, message, path=file)
         cases = []
         for row_line, row in rows:
             problems = validate_document(row, file, subschema="case")
@@ -230,56 +244,6 @@ class _SuiteLoader:
                 continue
             cases.append(self._case(row, defaults, source=file))
         return cases
-
-    def _jsonl_rows(self, file: Path, text: str) -> list[tuple[int, LineDict]]:
-        rows = []
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                self.problem(
-                    number,
-                    f"row is not valid JSON: {exc.msg} (column {exc.colno}); write one JSON object per line",
-                    path=file,
-                )
-                continue
-            if not isinstance(value, dict):
-                self.problem(
-                    number,
-                    f'row {raw.strip()[:40]!r} is not a JSON object; write {{"id": ..., "vars": {{...}}}}',
-                    path=file,
-                )
-                continue
-            rows.append((number, _with_lines(value, number)))
-        return rows
-
-    def _csv_rows(self, file: Path, text: str) -> list[tuple[int, LineDict]]:
-        reader = csv.DictReader(text.splitlines())
-        rows = []
-        for row in reader:
-            number = reader.line_num
-            if None in row:
-                self.problem(number, "row has more cells than the header has columns", path=file)
-                continue
-            value: dict[str, Any] = {"vars": {}}
-            for column, cell in row.items():
-                cell = cell or ""
-                if column in ("id", "ideal", "description"):
-                    if cell:
-                        value[column] = cell
-                elif column == "tags":
-                    value["tags"] = [t.strip() for t in cell.replace(";", ",").split(",") if t.strip()]
-                elif column == "vars":
-                    try:
-                        value["vars"].update(json.loads(cell) if cell else {})
-                    except json.JSONDecodeError as exc:
-                        self.problem(number, f"`vars` cell is not a JSON object: {exc.msg}", path=file)
-                else:
-                    value["vars"][column] = cell
-            rows.append((number, _with_lines(value, number)))
-        return rows
 
     def _check_unique(self, cases: list[Case]) -> None:
         seen: dict[str, Case] = {}
@@ -295,6 +259,37 @@ class _SuiteLoader:
                 )
             else:
                 seen[case.id] = case
+
+    def _check_fan_out(self, cases: list[Case], variants: int) -> None:
+        """Each case's repeat and counterfactual values, and the prompts the suite renders, within limits.
+
+        Checked before rendering: 20 swapped vars of 10 values each are 10**20 prompts. Each rendered
+        prompt is at least one call, so ``limits.calls`` bounds them here already; the collector checks
+        the calls themselves once the models (and ``--pc-repeat``) are known.
+        """
+        limits = self.policy.limits
+        prompts = 0
+        for case in cases:
+            if case.repeat.n > limits.repeat:
+                message = f"repeat {case.repeat.n} is more than {limits.repeat} samples (limits.repeat)"
+                self.problem(
+                    case.line,
+                    f"{message}; use fewer or raise [tool.promptcheck.limits] repeat",
+                    case.id,
+                    path=case.source,
+                )
+            swaps = math.prod(len(values) for values in case.counterfactual.values())
+            if swaps > limits.counterfactual:
+                counts = " x ".join(str(len(values)) for values in case.counterfactual.values())
+                message = f"counterfactual values make {counts} = {swaps} prompts, more than {limits.counterfactual}"
+                fix = "swap fewer values or raise [tool.promptcheck.limits] counterfactual"
+                self.problem(case.line, f"{message} (limits.counterfactual); {fix}", case.id, path=case.source)
+                continue
+            prompts += variants * swaps
+            if prompts > limits.calls:
+                message = planned_calls_message(limits.calls, "cases x prompt variants x counterfactual values")
+                self.problem(case.line, message, case.id, path=case.source)
+                return
 
     def _render_all(
         self, variants: list[PromptVariant], cases: list[Case]
@@ -347,23 +342,6 @@ def _messages(prompt: str | LineList) -> tuple[MessageTemplate, ...]:
 
 def _item_lines(seq: Any) -> list[int]:
     return seq.item_lines if isinstance(seq, LineList) else [getattr(seq, "line", 0)] * len(seq or [])
-
-
-def _with_lines(value: Any, line: int) -> Any:
-    """Wrap a JSON row in LineDict/LineList so it validates and reports like YAML (all on ``line``)."""
-    if isinstance(value, dict):
-        out = LineDict(line)
-        for key, item in value.items():
-            out[key] = _with_lines(item, line)
-            out.key_lines[key] = line
-        return out
-    if isinstance(value, list):
-        seq = LineList(line)
-        for item in value:
-            seq.append(_with_lines(item, line))
-            seq.item_lines.append(line)
-        return seq
-    return value
 
 
 __all__ = ["MODIFIERS", "RESERVED_MARKERS", "LoadedSuite", "bindings", "line_of", "load_suite"]

@@ -7,7 +7,9 @@ key order must survive. Both agree on YAML 1.2 scalars: ``no``, ``on``, ``yes`` 
 ``012`` is the integer 12.
 
 Mappings load as :class:`LineDict`, sequences as :class:`LineList`; both remember the 1-based line
-of themselves and of each key / item, so every validation error can point at ``file:line``.
+of themselves and of each key / item, so every validation error can point at ``file:line``. Keys
+are always text (a suite is JSON-shaped data), and :func:`load_yaml` bounds what a document may
+expand to (:class:`~.limits.SuiteLimits`: aliases, values, depth).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import SuiteError
+from .limits import SuiteLimits
 
 try:  # libyaml is in PyYAML's wheels; the pure-Python parser is the (slow) fallback
     from yaml.cyaml import CParser as _Parser
@@ -115,24 +118,32 @@ def _plain_scalar(value: str) -> Any:
 
 
 class _Builder:
-    """Turns composed nodes into LineDict/LineList/scalars, rejecting duplicate keys and odd tags."""
+    """Turns composed nodes into LineDict/LineList/scalars, rejecting duplicate keys and odd tags.
 
-    def __init__(self, path: Path) -> None:
+    ``depth`` bounds the nesting (after aliases, which build their node again): the builder recurses
+    once per level, so the limit also keeps it far from Python's recursion limit.
+    """
+
+    def __init__(self, path: Path, depth: int) -> None:
         self.path = path
+        self.depth = depth
 
-    def build(self, node: yaml.Node) -> Any:
+    def build(self, node: yaml.Node, level: int = 0, owner: str | None = None) -> Any:
+        """The value of ``node``; ``owner`` is the key it is the value of (names its keys in errors)."""
         line = node.start_mark.line + 1
         if node.id == "scalar":
             return self._scalar(node, line)
         if node.tag not in (_SEQ, _MAP, "!"):
             raise SuiteError.at(self.path, line, _bad_tag(node.tag))
+        if level >= self.depth:
+            raise SuiteError.at(self.path, line, _too_deep(self.depth))
         if node.id == "sequence":
             seq = LineList(line)
             for item in node.value:
-                seq.append(self.build(item))
+                seq.append(self.build(item, level + 1))
                 seq.item_lines.append(item.start_mark.line + 1)
             return seq
-        return self._mapping(node, line)
+        return self._mapping(node, line, level, owner)
 
     def _scalar(self, node: yaml.ScalarNode, line: int) -> Any:
         tag = node.tag
@@ -142,7 +153,7 @@ class _Builder:
             return node.value
         raise SuiteError.at(self.path, line, _bad_tag(tag))
 
-    def _mapping(self, node: yaml.MappingNode, line: int) -> LineDict:
+    def _mapping(self, node: yaml.MappingNode, line: int, level: int, owner: str | None) -> LineDict:
         mapping = LineDict(line)
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
@@ -152,7 +163,7 @@ class _Builder:
                 raise SuiteError.at(
                     self.path, key_line, "YAML merge keys ('<<') are not part of YAML 1.2; use `defaults:`"
                 )
-            key = self.build(key_node)
+            key = self.build(key_node, level + 1)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 hint = (
                     'a value that starts with `{{` must be quoted: p: "{{ var }} ..."'
@@ -160,18 +171,32 @@ class _Builder:
                     else "use a plain word or quoted text as the key"
                 )
                 raise SuiteError.at(self.path, key_line, f"mapping keys must be plain scalars; {hint}")
+            if not isinstance(key, str):
+                raise SuiteError.at(self.path, key_line, _not_text_key(key, key_node.value, owner))
             if key in mapping:
                 first = mapping.key_lines[key]
                 raise SuiteError.at(self.path, key_line, f"duplicate key {key!r} (first set on line {first}); keep one")
-            mapping[key] = self.build(value_node)
+            mapping[key] = self.build(value_node, level + 1, key)
             mapping.key_lines[key] = key_line
         return mapping
 
 
-def load_yaml(text: str, path: Path) -> Any:
-    """Parse one YAML document; raise :class:`SuiteError` with file:line on any syntax problem."""
+def load_yaml(text: str, path: Path, limits: SuiteLimits | None = None) -> Any:
+    """Parse one YAML document; raise :class:`SuiteError` with file:line on any syntax problem.
+
+    ``limits`` bound what the document may expand to (``yaml_aliases``, ``yaml_nodes``, ``depth``;
+    the defaults when None): a suite is untrusted input, and a few lines of aliases can stand for
+    billions of values.
+    """
+    limits = limits or SuiteLimits()
     loader = _Loader(text)
     try:
+        if "&" in text:  # no anchor, no alias: the common case skips the extra pass
+            events = _Loader(text)
+            try:
+                _check_aliases(events, path, limits)
+            finally:
+                getattr(events, "dispose", lambda: None)()
         node = loader.get_single_node()
     except Exception as exc:
         # Match PyYAML's errors by module, not class: libyaml's C module raises the classes of its
@@ -188,7 +213,76 @@ def load_yaml(text: str, path: Path) -> Any:
             dispose()
     if node is None:
         return None
-    return _Builder(path).build(node)
+    return _Builder(path, limits.depth).build(node)
+
+
+def _check_aliases(events: Any, path: Path, limits: SuiteLimits) -> None:
+    """Count alias uses and the values their expansion produces, from the parser's events.
+
+    This reads the event stream, where an alias is one event however big the node it names, so a
+    "billion laughs" document is refused after a few hundred events and before anything (the
+    builder) expands it. An anchored node's size counts the aliases inside it, expanded. A syntax
+    error raises PyYAML's error, reported by :func:`load_yaml` like the composer's.
+    """
+    sizes: dict[str, int] = {}  # anchor -> values its node expands to
+    open_nodes: list[list[Any]] = []  # [anchor, size] of each collection still open
+    uses = expanded = 0
+    while True:
+        event = events.get_event()
+        kind = type(event).__name__  # by name: libyaml keeps the event classes of its first import
+        if kind == "StreamEndEvent":
+            return
+        if kind == "AliasEvent":
+            uses += 1
+            size = sizes.get(event.anchor, 0)
+            expanded += size
+            line = event.start_mark.line + 1
+            if uses > limits.yaml_aliases:
+                lead = f"YAML aliases are used more than {limits.yaml_aliases} times"
+                raise SuiteError.at(path, line, _alias_limit(lead, "yaml_aliases"))
+            if expanded > limits.yaml_nodes:
+                lead = f"YAML aliases expand to more than {limits.yaml_nodes} values"
+                raise SuiteError.at(path, line, _alias_limit(lead, "yaml_nodes"))
+        elif kind in ("SequenceStartEvent", "MappingStartEvent"):
+            open_nodes.append([event.anchor, 1])
+            continue
+        elif kind in ("SequenceEndEvent", "MappingEndEvent"):
+            anchor, size = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+        elif kind == "ScalarEvent":
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        else:
+            continue
+        if open_nodes:
+            open_nodes[-1][1] += size
+
+
+def _alias_limit(lead: str, key: str) -> str:
+    return f"{lead} (limits.{key}); a suite holds no alias bombs — write the values out or raise [tool.promptcheck.limits] {key}"
+
+
+def _too_deep(depth: int) -> str:
+    return (
+        f"the suite nests mappings and lists more than {depth} levels deep (limits.depth); flatten it "
+        f"or raise [tool.promptcheck.limits] depth"
+    )
+
+
+def _not_text_key(key: Any, raw: str, owner: str | None) -> str:
+    """Keys are text: vars become template names, and JSON (rows, records) has no other keys.
+
+    YAML reads an unquoted ``1:``, ``true:`` or ``~:`` as a number, boolean or null; as Python keys
+    ``1`` and ``true`` would even be the same key. Say what YAML made of it and how to write text.
+    """
+    what = "true or false" if isinstance(key, bool) else "null" if key is None else "a number"
+    shown = raw or "(empty)"
+    if owner in ("vars", "counterfactual"):
+        name = "v" + (re.sub(r"[^A-Za-z0-9_]+", "_", raw) if raw and raw not in _NULLS else "1")
+        return f"var name {shown} is {what}; quote it or use a name like {name}"
+    return f'key {shown} is {what}, not text; quote it ("{raw}") or use a word'
 
 
 def _bad_tag(tag: str) -> str:
@@ -206,6 +300,7 @@ _HINTS = {
     "mapping values are not allowed": "quote a value that holds ': ' (e.g. p: \"Answer: yes or no\")",
     "cannot start any token": "quote a value that starts with a special character (@, `, %, |, >)",
     "another document": "a suite is one YAML document: remove the `---` line or move the rest to another file",
+    "maximum nesting depth": "flatten it: a suite nests a few levels, never this many (limits.depth)",
 }
 
 
