@@ -34,6 +34,7 @@ class CasePreparer:
         self.context = PrepareContext(
             node.path.parent, node.config.rootpath, judge_model=project.judge, judge_retries=project.judge_retries,
             embedding_model=project.embedding_model, models=tuple(project.models),
+            policy=project.suite_policy(node.config.rootpath),
         )  # fmt: skip
 
     def prepare_all(self) -> dict[str, tuple[PreparedAssertion, ...]]:

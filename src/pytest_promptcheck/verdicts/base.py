@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..config import ModelConfig
     from ..providers.base import Completion
+    from ..suites.limits import SuitePolicy
     from ..suites.model import Case
 
 
@@ -66,6 +67,9 @@ class PrepareContext:
     judge_retries: int = 1  # [tool.promptcheck] judge_retries: asking an unreadable judge again
     embedding_model: str | None = None  # [tool.promptcheck] embedding_model: default for `similar`
     models: tuple[str, ...] = ()  # configured model names, to check a grader named in an argument
+    policy: SuitePolicy | None = (
+        None  # where files named in arguments may lie (schema files); None: suite_dir's project
+    )
 
 
 @dataclass(frozen=True)

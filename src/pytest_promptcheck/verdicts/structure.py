@@ -59,7 +59,7 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
         path = (context.suite_dir / arg).resolve()
         key = ("json_schema", path)
         if key not in context.cache:
-            context.cache[key] = _read_schema(path, arg)
+            context.cache[key] = _read_schema(path, arg, context)
         schema = context.cache[key]
     else:
         raise BadArgument(f"`json_schema` needs a schema file path or an inline schema mapping, got {arg!r}")
@@ -71,15 +71,21 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
     return validator_cls(schema)
 
 
-def _read_schema(path: Path, raw: str) -> Any:
+def _read_schema(path: Path, raw: str, context: PrepareContext) -> Any:
+    from ..suites.files import SuiteFileError, read_suite_file
+    from ..suites.limits import SuitePolicy
+
+    policy = context.policy or SuitePolicy.nearest(context.suite_dir / "suite")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        raise BadArgument(
-            f"`json_schema` file {raw!r} not found (looked for {path}); paths are relative to the suite"
-        ) from None
+        data = read_suite_file(path, policy, what="`json_schema` file", ref=raw)
+    except SuiteFileError as exc:
+        if exc.missing:
+            raise BadArgument(
+                f"`json_schema` file {raw!r} not found (looked for {path}); paths are relative to the suite"
+            ) from None
+        raise BadArgument(str(exc)) from None
     try:
-        return json.loads(text)
+        return json.loads(data.decode("utf-8"))
     except ValueError as exc:
         raise BadArgument(f"`json_schema` file {raw!r} is not valid JSON: {exc}") from None
 
