@@ -54,6 +54,7 @@ class PromptSession:
     suites_collected: int = 0
     tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
     dry_run_lines: list[str] = field(default_factory=list)
+    lint_notes: list[str] = field(default_factory=list)  # `file:line: what promptcheck lint left unchecked`
     tally: RunTally = field(default_factory=RunTally)
     drift_checked: bool = False
     _engine: Engine | None = None

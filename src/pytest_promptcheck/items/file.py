@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,4 +129,15 @@ def check_providers(items: list[PromptItem]) -> None:
             try:
                 registries.provider_for(item.model)
             except ConfigError as exc:
+                if item.config.option.pc_lint and not _close(item.model.provider, registries.providers.names()):
+                    get_session(item.config).lint_notes.append(  # a conftest.py may register it
+                        f"{item.model.source}: provider {item.model.provider!r} is not built in; "
+                        "lint does not load conftest.py, so it is not checked"
+                    )
+                    continue
                 raise pytest.UsageError(f"pytest-promptcheck: {exc}") from None
+
+
+def _close(name: str, known: list[str]) -> bool:
+    """Whether ``name`` looks like a typo of a registered name (then lint reports it, conftest or not)."""
+    return bool(difflib.get_close_matches(name, known, n=1, cutoff=0.6))
