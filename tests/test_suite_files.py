@@ -91,3 +91,16 @@ def test_files_inside_the_project_still_read(pytester: pytest.Pytester, project:
     project.suite("test_inside", body="prompts_from: prompts\ncases_from: rows.jsonl\n")
     _suite(project, "test_alias", "{{ file('alias.txt') }}")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_parse_cache_rereads_dependencies_by_the_same_rules(pytester: pytest.Pytester, project: PromptProject) -> None:
+    """A cached suite whose file() target became a symlink to /dev/zero is refused on the next run, not read."""
+    (pytester.path / "part.txt").write_text("x")
+    _suite(project, "test_cached", "{{ file('part.txt') }}")
+    pytester.runpytest().assert_outcomes(passed=1)  # the parse cache now holds the suite
+    assert list(pytester.path.glob(".pytest_cache/d/promptcheck-suites/*.pickle"))
+    (pytester.path / "part.txt").unlink()
+    (pytester.path / "part.txt").symlink_to("/dev/zero")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["test_cached.prompts.yaml:2: prompt 'p': file('part.txt') lies outside the project*"])
