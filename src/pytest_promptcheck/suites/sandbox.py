@@ -40,6 +40,7 @@ PRODUCED_FACTOR = 8
 # A macro call costs as much time as a few dozen loop iterations (a frame, a buffer, its
 # arguments): weighted so, a macro calling itself twice per level stops as soon as a loop would.
 MACRO_STEPS = 16
+_STEPS, _PRODUCE = "promptcheck_steps", "promptcheck_produce"  # hook filters (see __init__)
 _WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
 _DIGITS = re.compile(r"\d+")
 
@@ -68,6 +69,11 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.globals["lipsum"] = self.lipsum
         for name, function in list(self.filters.items()):
             self.filters[name] = self._counted_filter(function, _FILTER_SIZES.get(name))
+        # The hooks from_source writes in are filters: a filter is a direct call, where a Call node
+        # would go through the sandbox's call() (its checks cost more than the hook). pass_context
+        # keeps Jinja from folding them at compile time, outside any render's budget.
+        self.filters[_STEPS] = jinja2.pass_context(lambda _, iterable: self.steps(iterable))
+        self.filters[_PRODUCE] = jinja2.pass_context(lambda _, value: self.produce(value))
 
     def start(self) -> None:
         self.steps_left = self.limits.template_steps
@@ -77,11 +83,11 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         """Compile ``source`` with every loop's iterable counted and every output and ``~`` part charged."""
         tree = self.parse(source)
         for loop in tree.find_all(nodes.For):
-            loop.iter = _hook("steps", loop.iter)
+            loop.iter = _hook(_STEPS, loop.iter)
         for output in tree.find_all(nodes.Output):
-            output.nodes = [n if isinstance(n, nodes.TemplateData) else _hook("produce", n) for n in output.nodes]
+            output.nodes = [n if isinstance(n, nodes.TemplateData) else _hook(_PRODUCE, n) for n in output.nodes]
         for concat in tree.find_all(nodes.Concat):
-            concat.nodes = [_hook("produce", n) for n in concat.nodes]
+            concat.nodes = [_hook(_PRODUCE, n) for n in concat.nodes]
         return self.from_string(tree)
 
     # -- budgets ---------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(__obj, Macro):
             __self.charge(MACRO_STEPS)
-        elif __obj != __self.steps and __obj != __self.produce:  # our own hooks cost nothing
+        else:
             __self.charge(1)
         target = getattr(__obj, "__self__", None)
         if isinstance(target, str):
@@ -193,8 +199,8 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return counted
 
 
-def _hook(name: str, node: Any) -> nodes.Call:
-    return nodes.Call(nodes.EnvironmentAttribute(name), [node], [], None, None, lineno=node.lineno)
+def _hook(name: str, node: Any) -> nodes.Filter:
+    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
 
 
 def _format_size(template: Any, *_: Any, **__: Any) -> int:
