@@ -62,4 +62,7 @@ ENTRIES: list[Hostile] = [
     _entry("json_schema_outside", f"prompts: {{p: hi}}\n{_CASES}    assert: [json_schema: /etc/passwd]\n",
            "test_x.prompts.yaml:4: ?case 'one'? `json_schema` file '/etc/passwd'" + _OUTSIDE.format("/etc/passwd"),
            note="a schema file outside the project"),
+    _entry("json_schema_file_ref", f"prompts: {{p: hi}}\n{_CASES}    assert: [json_schema: {{$ref: 'file:///etc/passwd'}}]\n",
+           "test_x.prompts.yaml:4: ?case 'one'? `json_schema`: `$ref` 'file:///etc/passwd' points outside the schema;*",
+           note="a schema whose $ref names a file (or a URL) outside it"),
 ]  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +64,32 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
         schema = context.cache[key]
     else:
         raise BadArgument(f"`json_schema` needs a schema file path or an inline schema mapping, got {arg!r}")
+    outside = next(_outside_refs(schema), None)
+    if outside is not None:  # jsonschema resolves none of them: a remote ref would fail every check
+        raise BadArgument(
+            f"`json_schema`: `$ref` {outside!r} points outside the schema; only refs inside it (`#/...`) "
+            "are resolved: copy the referenced schema in under `$defs`"
+        )
     try:
         validator_cls = jsonschema.validators.validator_for(schema)
         validator_cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise BadArgument(f"`json_schema` is not a valid JSON Schema: {exc.message}") from None
     return validator_cls(schema)
+
+
+def _outside_refs(schema: Any) -> Iterator[str]:
+    """Every ``$ref`` / ``$dynamicRef`` that is not a fragment of this schema (``file:``, ``http:``, a path)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
+                    yield value
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _read_schema(path: Path, raw: str, context: PrepareContext) -> Any:
