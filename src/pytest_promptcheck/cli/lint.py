@@ -4,8 +4,10 @@ Runs a pytest collection in-process (``--collect-only --pc-dry-run``) and prints
 problem as ``file:line: message``. Exit 1 on problems, 0 when clean.
 
 Lint reads untrusted suites (a pull request's) without running anything of the project's: no
-``conftest.py`` (``--noconftest``), no ``addopts`` (its ``-p`` could import a module), no
-``python:`` model or assertion function (``--pc-lint``). What it therefore cannot check (a name
+``conftest.py`` (``--noconftest``), no test modules or packages (``python_files`` emptied), no
+``addopts`` (its ``-p`` could import a module), no ``pythonpath`` and not the current folder on
+``sys.path`` (a ``jsonschema.py`` there would shadow the library), no ``python:`` model or
+assertion function (``--pc-lint``). What it therefore cannot check (a name
 only a conftest registers, a function it would import) it lists as notes, which do not fail it.
 """
 
@@ -71,10 +73,15 @@ def register(commands: Any) -> None:
 def _cmd_lint(args: argparse.Namespace) -> int:
     problems = _Problems()
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--collect-only", "-q", "--pc-dry-run", "--pc-lint", "--noconftest", "-o", "addopts=",
-            "-p", "no:cacheprovider", *args.paths]  # fmt: skip
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = pytest.main(argv, plugins=[problems])
+    argv = ["--collect-only", "-q", "--pc-dry-run", "--pc-lint", "--noconftest", "-o", "addopts=", "-o", "pythonpath=",
+            "-o", "python_files=", "-p", "no:cacheprovider", *args.paths]  # fmt: skip
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]  # `python -m` puts the cwd first
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = pytest.main(argv, plugins=[problems])
+    finally:
+        sys.path[:] = saved
     for line in (*problems.lines, *problems.notes):
         print(line)
     if status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and not problems.lines:
