@@ -104,8 +104,9 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.chars_left -= size
         if self.chars_left < 0:
             raise TemplateLimitError(
-                f"{what} {size} characters, and the template builds more than {PRODUCED_FACTOR} x "
-                f"limits.rendered_chars ({self.max_chars}) characters in all; make it smaller, or raise the limit"
+                f"{what} {size} characters, and the template builds more than {self.max_chars} characters in all "
+                f"({PRODUCED_FACTOR} x limits.rendered_chars = {self.limits.rendered_chars}); make it smaller, "
+                "or raise the limit"
             )
 
     def steps(self, iterable: Iterable[Any]) -> Iterator[Any]:
