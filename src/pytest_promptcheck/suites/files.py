@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .limits import SuitePolicy
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX; Windows has no FIFOs to block on
+
 
 class SuiteFileError(Exception):
     """A file a suite names may not or cannot be read; the message says why and what to do."""
@@ -44,7 +46,7 @@ def read_suite_file(
     try:
         _check_regular(os.stat(resolved), what, resolved, cap, key)  # opening a device may act
         # A FIFO swapped in after that check cannot block the open (O_NONBLOCK), nor a symlink redirect it.
-        fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(resolved, os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise SuiteFileError(
             f"{what} cannot be read ({exc.strerror}; looked for {resolved}); paths are relative to the suite file",
@@ -52,7 +54,8 @@ def read_suite_file(
         ) from None
     try:
         _check_regular(os.fstat(fd), what, resolved, cap, key)  # what was opened: no swap since
-        os.set_blocking(fd, True)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)  # a regular file: read it plainly
         data = _read_at_most(fd, cap + 1)  # the file may grow after fstat: never read past the cap
     finally:
         os.close(fd)
