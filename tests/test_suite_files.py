@@ -50,11 +50,12 @@ def test_reads_outside_the_project_are_refused(
 def test_allow_paths_lets_a_shared_folder_in(
     pytester: pytest.Pytester, project: PromptProject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """A folder listed in `allow_paths` may be read like the project's own."""
+    """A folder outside the project is refused until `allow_paths` lists it; then it reads like the project's own."""
     shared = tmp_path_factory.mktemp("shared")
     (shared / "snippet.txt").write_text("x marks the spot")
-    project.config(extra=f'allow_paths = ["{shared}"]')
     _suite(project, "test_shared", f"{{{{ file('{shared / 'snippet.txt'}') }}}}")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(errors=1)
+    project.config(extra=f'allow_paths = ["{shared}"]')
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
@@ -81,16 +82,19 @@ def test_only_regular_files_of_bounded_size(pytester: pytest.Pytester, project: 
 
 
 def test_files_inside_the_project_still_read(pytester: pytest.Pytester, project: PromptProject) -> None:
-    """file(), prompts_from and cases_from under the rootdir work as before (a symlink inside too)."""
+    """file(), prompts_from, cases_from and a symlink inside the rootdir read as before; one outside does not."""
     (pytester.path / "prompts").mkdir()
     (pytester.path / "prompts" / "short.txt").write_text("{{ file('parts/x.txt') }}")
     (pytester.path / "parts").mkdir()
     (pytester.path / "parts" / "x.txt").write_text("x")
     (pytester.path / "alias.txt").symlink_to(Path("parts") / "x.txt")
+    (pytester.path / "escape.txt").symlink_to("/etc/hostname")
     (pytester.path / "rows.jsonl").write_text('{"id": "b", "assert": [{"contains": "x"}]}\n')
     project.suite("test_inside", body="prompts_from: prompts\ncases_from: rows.jsonl\n")
     _suite(project, "test_alias", "{{ file('alias.txt') }}")
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    _suite(project, "test_escape", "{{ file('escape.txt') }}")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--continue-on-collection-errors")
+    result.assert_outcomes(passed=2, errors=1)
 
 
 def test_parse_cache_rereads_dependencies_by_the_same_rules(pytester: pytest.Pytester, project: PromptProject) -> None:

@@ -52,7 +52,8 @@ def test_budgets_stop_runaway_templates(pytester: pytest.Pytester, project: Prom
 
 
 def test_ordinary_templates_still_render(pytester: pytest.Pytester, project: PromptProject) -> None:
-    """Loops, filters, macros, joins, format and namespaces work as before inside the sandbox."""
+    """Loops, filters, macros, joins, format and namespaces work in the sandbox; one more item past the budget is refused."""
+    project.config(extra="[tool.promptcheck.limits]\ntemplate_steps = 40")
     template = (
         "{% macro b(s) %}[{{ s }}]{% endmacro %}{% set ns = namespace(n=0) %}"
         "{% for w in words %}{% set ns.n = ns.n + 1 %}{{ b(w|upper) }}{% endfor %}"
@@ -60,4 +61,9 @@ def test_ordinary_templates_still_render(pytester: pytest.Pytester, project: Pro
     )
     case = 'vars: {x: a, words: [p, q]}\n    assert: [{equals: "[P][Q]2 p,q 1-2 a!aa"}]'
     _suite(project, "test_ok", template, case=case)
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    _suite(project, "test_over", template, case=case.replace("[p, q]", "[p, q, r]"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--continue-on-collection-errors")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["test_over.prompts.yaml:2: prompt 'p': the template takes more than limits.template_steps = 40 steps*"]
+    )
