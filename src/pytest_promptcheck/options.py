@@ -8,6 +8,7 @@ every bad value or combination a ``pytest.UsageError`` saying what to do), :func
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,6 +75,8 @@ def add_options(parser: pytest.Parser) -> None:
         help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
     )  # fmt: skip
     group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
+    # `promptcheck lint` sets it (with --noconftest): collect without importing the user's Python.
+    group.addoption("--pc-lint", action="store_true", help=argparse.SUPPRESS)
     for key in INI_KEYS:
         help_text = f"pytest-promptcheck: `{key}` (when not set in [tool.promptcheck])"
         if key in ("files", "models"):

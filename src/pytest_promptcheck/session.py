@@ -52,6 +52,7 @@ class PromptSession:
     snapshots: dict[Path, SnapshotStore] = field(default_factory=dict)
     suites_collected: int = 0
     tag_markers: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
+    lint_notes: list[str] = field(default_factory=list)  # `file:line: what promptcheck lint left unchecked`
     tally: RunTally = field(default_factory=RunTally)
     drift_checked: bool = False
     _engine: Engine | None = None

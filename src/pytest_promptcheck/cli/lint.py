@@ -1,8 +1,14 @@
 """``promptcheck lint [PATHS]``: validate suites without calling a model (SPEC §11).
 
-Runs a pytest collection in-process (``--collect-only --pc-dry-run``), so conftest files and
-plugins are loaded exactly as in a test run and custom assertions and providers are known, and
-prints each collection problem as ``file:line: message``. Exit 1 on problems, 0 when clean.
+Runs a pytest collection in-process (``--collect-only --pc-dry-run``) and prints each collection
+problem as ``file:line: message``. Exit 1 on problems, 0 when clean.
+
+Lint reads untrusted suites (a pull request's) without running anything of the project's: no
+``conftest.py`` (``--noconftest``), no test modules or packages (``python_files`` emptied), no
+``addopts`` (its ``-p`` could import a module), no ``pythonpath`` and not the current folder on
+``sys.path`` (a ``jsonschema.py`` there would shadow the library), no ``python:`` model or
+assertion function (``--pc-lint``). What it therefore cannot check (a name
+only a conftest registers, a function it would import) it lists as notes, which do not fail it.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import re
 import sys
 from typing import Any
@@ -25,7 +32,24 @@ class _Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.notes: list[str] = []
         self.suites = 0
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from ..items.item import PromptItem
+        from ..session import get_session
+
+        here = f"{session.config.invocation_params.dir}{os.sep}"  # shown relative, like the suites' lines
+        models = {item.model.name: item.model for item in session.items if isinstance(item, PromptItem)}
+        self.notes = [
+            *get_session(session.config).lint_notes,
+            *(
+                f"{model.source.removeprefix(here)}: would import {model.function} (python model {name!r}); "
+                "not imported by lint"
+                for name, model in sorted(models.items())
+                if model.provider == "python"
+            ),
+        ]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.nodeid.endswith((".yaml", ".yml")) and report.passed:
@@ -49,13 +73,20 @@ def register(commands: Any) -> None:
 def _cmd_lint(args: argparse.Namespace) -> int:
     problems = _Problems()
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--collect-only", "-q", "--pc-dry-run", "-p", "no:cacheprovider", *args.paths]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = pytest.main(argv, plugins=[problems])
-    for line in problems.lines:
+    argv = ["--collect-only", "-q", "--pc-dry-run", "--pc-lint", "--noconftest", "-o", "addopts=", "-o", "pythonpath=",
+            "-o", "python_files=", "-p", "no:cacheprovider", *args.paths]  # fmt: skip
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]  # `python -m` puts the cwd first
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = pytest.main(argv, plugins=[problems])
+    finally:
+        sys.path[:] = saved
+    for line in (*problems.lines, *problems.notes):
         print(line)
     if status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and not problems.lines:
-        print(f"{problems.suites} suite(s) OK" if problems.suites else "no suites found", file=sys.stderr)
+        noted = f"; {len(problems.notes)} note(s) on what lint does not run" if problems.notes else ""
+        print(f"{problems.suites} suite(s) OK{noted}" if problems.suites else "no suites found", file=sys.stderr)
         return 0
     if not problems.lines:  # a usage error (unknown provider, bad config): pytest said why
         said = [ln for ln in (err.getvalue() + out.getvalue()).splitlines() if "ERROR" in ln or "rror:" in ln]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import math
 from collections.abc import Iterator
@@ -63,8 +64,8 @@ def _check_python_models(node: PromptFile, state: PromptSession, suite: Suite, r
     conftest registers in place of ours checks its own models."""
     from ..providers import python
 
-    if registries.providers.get("python") is not python.create:
-        return
+    if node.config.option.pc_lint or registries.providers.get("python") is not python.create:
+        return  # lint imports no user Python: it lists what it would import instead
     project = state.project
     names = sorted({name for case in suite.cases for name in project.models_for(case.models)})
     for model in (project.models.get(name) for name in names):
@@ -163,4 +164,15 @@ def check_providers(items: list[PromptItem]) -> None:
             try:
                 registries.provider_for(item.model)
             except ConfigError as exc:
+                if item.config.option.pc_lint and not _close(item.model.provider, registries.providers.names()):
+                    get_session(item.config).lint_notes.append(  # a conftest.py may register it
+                        f"{item.model.source}: provider {item.model.provider!r} is not built in; "
+                        "lint does not load conftest.py, so it is not checked"
+                    )
+                    continue
                 raise pytest.UsageError(f"pytest-promptcheck: {exc}") from None
+
+
+def _close(name: str, known: list[str]) -> bool:
+    """Whether ``name`` looks like a typo of a registered name (then lint reports it, conftest or not)."""
+    return bool(difflib.get_close_matches(name, known, n=1, cutoff=0.6))

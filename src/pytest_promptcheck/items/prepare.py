@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ from ..errors import SuiteError, SuiteProblem
 from ..session import PromptSession, Registries
 from ..suites.model import Case, Suite
 from ..textutil import plain
-from ..verdicts.base import BadArgument, PrepareContext
+from ..verdicts.base import BadArgument, NotLoaded, PrepareContext
 from ..verdicts.evaluate import PreparedAssertion
 
 if TYPE_CHECKING:
@@ -28,12 +29,14 @@ class CasePreparer:
         self.suite = suite
         self.registries = registries
         self.problems: list[SuiteProblem] = []
+        self.notes: list[SuiteProblem] = []  # under lint: what was not checked (user code not imported)
         self._prepared: dict[tuple[str, str], Any] = {}
         self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
         project = state.project
         self.context = PrepareContext(
             node.path.parent, node.config.rootpath, judge_model=project.judge, judge_retries=project.judge_retries,
             embedding_model=project.embedding_model, models=tuple(project.models),
+            policy=project.suite_policy(node.config.rootpath), lint=bool(node.config.option.pc_lint),
         )  # fmt: skip
 
     def prepare_all(self) -> dict[str, tuple[PreparedAssertion, ...]]:
@@ -45,6 +48,8 @@ class CasePreparer:
                 "no model is configured; add [tool.promptcheck.model.NAME] to pyproject.toml "
                 "or pass --pc-model NAME=python:module:function",
             )
+        base = Path(self.node.config.invocation_params.dir)
+        self.state.lint_notes.extend(str(_shown(note, base)) for note in self.notes)
         if self.problems:
             raise SuiteError(self.problems)
         return prepared
@@ -57,6 +62,11 @@ class CasePreparer:
             return
         self._seen[(path, line, message)] = problem = SuiteProblem(path, line, message, case.id if case else None)
         self.problems.append(problem)
+
+    def _note(self, case: Case, line: int, message: str) -> None:
+        path = case.source if case.source is not None else self.suite.path
+        if not any(n.path == path and n.line == line and n.message == message for n in self.notes):
+            self.notes.append(SuiteProblem(path, line, message))
 
     def _case(self, case: Case) -> tuple[PreparedAssertion, ...]:
         for name in case.models or ():
@@ -76,6 +86,13 @@ class CasePreparer:
         resolved = self.registries.assertions.resolve(spec.name)
         if resolved is None:
             hint = self.registries.assertions.suggest(spec.name)
+            if self.context.lint and not hint:  # maybe a conftest.py registers it; lint does not load one
+                self._note(
+                    case,
+                    spec.line,
+                    f"assertion {spec.name!r} is not built in; lint does not load conftest.py, so it is not checked",
+                )
+                return None
             did_you_mean = f"did you mean {' or '.join(map(repr, hint))}? " if hint else ""
             self._problem(
                 case,
@@ -91,8 +108,19 @@ class CasePreparer:
         if arg is _UNPREPARED:
             try:
                 arg = kind.prepared(plain(spec.arg), self.context)
+            except NotLoaded as exc:
+                self._note(case, spec.line, str(exc))
+                return None
             except BadArgument as exc:
                 self._problem(case, spec.line, str(exc))
                 return None
             self._prepared[memo_key] = arg
         return PreparedAssertion(spec, kind, arg, negate=negated != spec.negate)
+
+
+def _shown(problem: SuiteProblem, base: Path) -> SuiteProblem:
+    """The problem with its path relative to ``base`` where it lies below it (as collection errors show it)."""
+    try:
+        return dataclasses.replace(problem, path=problem.path.relative_to(base))
+    except ValueError:
+        return problem

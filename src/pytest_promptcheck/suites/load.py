@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SuiteError, SuiteProblem
+from .files import SuiteFileError, read_suite_file
 from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
@@ -56,18 +57,12 @@ class _SuiteLoader:
             raise SuiteError(self.problems)
 
     def load(self) -> LoadedSuite:
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise SuiteError.at(self.path, 0, f"cannot read the suite: {exc.strerror}") from None
-        limits = self.policy.limits
-        if len(data) > limits.suite_bytes:
-            raise SuiteError.at(
-                self.path,
-                0,
-                f"the suite is {len(data)} bytes, more than {limits.suite_bytes} (limits.suite_bytes); split it "
-                "(or move cases to `cases_from:` files) or raise [tool.promptcheck.limits] suite_bytes",
+        try:  # the suite itself may lie wherever pytest was pointed; its size is capped all the same
+            data = read_suite_file(
+                self.path, self.policy, what="suite", ref=self.path.name, key="suite_bytes", anywhere=True
             )
+        except SuiteFileError as exc:
+            raise SuiteError.at(self.path, 0, str(exc)) from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -75,7 +70,7 @@ class _SuiteLoader:
             raise SuiteError.at(
                 self.path, line, f"the suite is not UTF-8 text ({exc.reason}); save it as UTF-8"
             ) from None
-        doc = load_yaml(text, self.path, limits)
+        doc = load_yaml(text, self.path, self.policy.limits)
         if not isinstance(doc, LineDict):
             raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
         self.problems.extend(validate_document(doc, self.path))
@@ -97,7 +92,7 @@ class _SuiteLoader:
         for dep in sorted(self.dependencies):
             digest.update(str(dep).encode() + b"\0" + self.dependencies[dep])
         for dep in sorted(self.renderer.included):
-            digest.update(str(dep).encode() + b"\0" + dep.read_bytes())
+            digest.update(str(dep).encode() + b"\0" + self.renderer.included[dep])
         suite = Suite(
             path=self.path,
             description=doc.get("description"),
@@ -105,7 +100,7 @@ class _SuiteLoader:
             cases=tuple(cases),
             metrics=dict(doc.get("metrics", {})),
             digest=digest.hexdigest(),
-            dependencies=tuple(sorted(set(self.dependencies) | self.renderer.included)),
+            dependencies=tuple(sorted(set(self.dependencies) | set(self.renderer.included))),
         )
         return LoadedSuite(suite, rendered)
 
@@ -125,6 +120,10 @@ class _SuiteLoader:
 
     def _prompts_from(self, folder: str, line: int, existing: list[PromptVariant]) -> list[PromptVariant]:
         root = (self.dir / folder).resolve()
+        if not self.policy.allows(root):
+            self.problem(line, f"prompts_from: folder {folder!r} lies outside the project ({', '.join(map(str, self.policy.roots))}; "
+                         f"it resolves to {root}); list extra folders in [tool.promptcheck] allow_paths")  # fmt: skip
+            return []
         if not root.is_dir():
             self.problem(line, f"prompts_from: folder {folder!r} not found (looked in {root}); {_RELATIVE}")
             return []
@@ -145,10 +144,9 @@ class _SuiteLoader:
 
     def _read_dependency(self, file: Path, line: int, what: str, ref: str | None = None) -> bytes | None:
         try:
-            data = file.read_bytes()
-        except OSError as exc:
-            shown = repr(ref) if ref is not None else repr(str(file))
-            self.problem(line, f"{what} {shown} cannot be read ({exc.strerror}; looked for {file}); {_RELATIVE}")
+            data = read_suite_file(file, self.policy, what=what, ref=ref if ref is not None else str(file))
+        except SuiteFileError as exc:
+            self.problem(line, str(exc))
             return None
         self.dependencies[file] = data
         return data

@@ -27,14 +27,22 @@ def _entry_key(path: Path, data: bytes, version: str, policy: SuitePolicy) -> st
     return digest.hexdigest()[:32]
 
 
-def _deps_unchanged(deps: dict[str, str]) -> bool:
-    for name, sha in deps.items():
+def _deps_unchanged(deps: dict[str, str], policy: SuitePolicy) -> bool:
+    return _dep_hashes(tuple(map(Path, deps)), policy) == deps
+
+
+def _dep_hashes(paths: tuple[Path, ...], policy: SuitePolicy) -> dict[str, str]:
+    """sha256 of each file, read by the suite's file rules: one swapped for a symlink to /dev/zero
+    since an entry was written is refused (and the load afresh reports it), never read forever."""
+    from .files import SuiteFileError, read_suite_file
+
+    hashes = {}
+    for path in paths:
         try:
-            if hashlib.sha256(Path(name).read_bytes()).hexdigest() != sha:
-                return False
-        except OSError:
-            return False
-    return True
+            hashes[str(path)] = hashlib.sha256(read_suite_file(path, policy, what="file", ref=str(path))).hexdigest()
+        except SuiteFileError:
+            hashes[str(path)] = ""  # gone or changed since the load: the entry will not match
+    return hashes
 
 
 def _load(path: Path, policy: SuitePolicy) -> LoadedSuite:
@@ -63,20 +71,22 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str, policy: 
     """``load_suite`` with a content-addressed cache in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
         return _load(path, policy)
+    from .files import SuiteFileError, read_suite_file
+
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_suite_file(path, policy, what="suite", ref=path.name, key="suite_bytes", anywhere=True)
+    except SuiteFileError:
         return _load(path, policy)  # reports the read error with file name
     entry = cache_dir / f"{_entry_key(path, data, version, policy)}.pickle"
     try:
         with entry.open("rb") as fh:
             deps, loaded = _unpickle(fh)
-        if _deps_unchanged(deps):
+        if _deps_unchanged(deps, policy):
             return loaded  # type: ignore[no-any-return]
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         pass  # missing or stale entry: load afresh
     loaded = _load(path, policy)
-    deps = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in loaded.suite.dependencies if p.is_file()}
+    deps = _dep_hashes(loaded.suite.dependencies, policy)
     # Not scrubbed (outputs/artifacts.py says why: the suite's own text, parsed, no model output);
     # atomic: concurrent xdist workers never read half an entry. A read-only cache dir only costs speed.
     with contextlib.suppress(OSError):

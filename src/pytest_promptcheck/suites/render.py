@@ -1,19 +1,26 @@
-"""Rendering prompt variants with a case's vars: Jinja2 with StrictUndefined.
+"""Rendering prompt variants with a case's vars: sandboxed Jinja2 with StrictUndefined.
 
 A missing variable is an error that names the case, the prompt variant and the variable — never
-an empty string silently sent to a model.
+an empty string silently sent to a model. Templates are untrusted input: they render in a sandbox
+with budgets (:mod:`.sandbox`) and read files only through :mod:`.files`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SecurityError
 
+from .files import SuiteFileError, read_suite_file
 from .limits import SuitePolicy
 from .model import Messages, PromptVariant
+from .sandbox import BudgetedSandbox, TemplateLimitError
+
+_UNSAFE_NAME = re.compile(r"attribute '([^']+)'")
 
 
 class RenderError(Exception):
@@ -35,29 +42,30 @@ class PromptRenderer:
     def __init__(self, suite_dir: Path, policy: SuitePolicy | None = None) -> None:
         self.suite_dir = suite_dir
         self.policy = policy or SuitePolicy.nearest(suite_dir / "suite")
-        self.env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        self.env = BudgetedSandbox(self.policy.limits)
         self.env.globals["file"] = self._include
         self._compiled: dict[str, jinja2.Template] = {}
-        self.included: set[Path] = set()
+        self.included: dict[Path, bytes] = {}  # each file() read, as read: the suite's digest covers them
 
     def _include(self, relative: str) -> str:
-        path = (self.suite_dir / relative).resolve()
+        path = (self.suite_dir / str(relative)).resolve()
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
+            data = read_suite_file(path, self.policy, what="file()", ref=str(relative))
+            text = data.decode("utf-8")
+        except SuiteFileError as exc:
+            raise RenderError(str(exc), in_template=True) from None
+        except UnicodeDecodeError as exc:
             raise RenderError(
-                f"file({relative!r}) cannot be read ({exc.strerror}; looked for {path}); "
-                "paths are relative to the suite file",
-                in_template=True,
+                f"file({relative!r}) is not UTF-8 text ({exc.reason}); save it as UTF-8", in_template=True
             ) from None
-        self.included.add(path)
+        self.included[path] = data
         return text
 
     def compile(self, source: str) -> jinja2.Template:
         template = self._compiled.get(source)
         if template is None:
             try:
-                template = self.env.from_string(source)
+                template = self.env.from_source(source)
             except jinja2.TemplateSyntaxError as exc:
                 where = f" on template line {exc.lineno}" if "\n" in source.strip() else ""
                 raise RenderError(
@@ -71,14 +79,31 @@ class PromptRenderer:
     def render_text(self, source: str, values: Mapping[str, Any]) -> str:
         if "{" not in source:  # most vars and many prompts hold no template at all
             return source
+        template = self.compile(source)
+        self.env.start()
         try:
-            return self.compile(source).render(values)
+            text = template.render(values)
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{_undefined_name(exc)} is undefined", undefined=True) from None
+        except SecurityError as exc:
+            raise RenderError(_unsafe(exc), in_template=True) from None
+        except TemplateLimitError as exc:
+            raise RenderError(str(exc), in_template=True) from None  # one report per prompt, not per case
         except RenderError:
             raise
-        except jinja2.TemplateError as exc:
+        except RecursionError:
+            raise RenderError(
+                "the template calls itself too deeply (a macro without an end)", in_template=True
+            ) from None
+        except (jinja2.TemplateError, ArithmeticError, ValueError, TypeError) as exc:
             raise RenderError(f"template error: {exc}; fix the template expression") from None
+        limit = self.env.limits.rendered_chars
+        if len(text) > limit:
+            raise RenderError(
+                f"the rendered message has {len(text)} characters, over limits.rendered_chars = {limit}; "
+                "shorten the prompt or its vars, or raise the limit under [tool.promptcheck.limits]"
+            )
+        return text
 
     def render(
         self, variant: PromptVariant, variables: Mapping[str, Any], binding: Mapping[str, Any] | None = None
@@ -96,6 +121,19 @@ class PromptRenderer:
         return tuple(
             {"role": message.role, "content": self.render_text(message.content, values)} for message in variant.messages
         )
+
+
+def _unsafe(exc: SecurityError) -> str:
+    # Jinja says "access to attribute '__init__' of 'Cycler' object is unsafe."; name the attribute.
+    found = _UNSAFE_NAME.search(str(exc))
+    name = found.group(1) if found else ""
+    if name.startswith("_"):
+        what = f"Python internals (`{name}`)"
+    elif name:
+        what = f"`{name}`, which changes data"  # ImmutableSandbox: `list.append`, `dict.update`...
+    else:
+        what = f"something unsafe ({str(exc).rstrip('.')})"
+    return f"template tries to reach {what}; a template may use vars, filters and `file()` only"
 
 
 def _undefined_name(exc: jinja2.UndefinedError) -> str:

@@ -19,11 +19,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..config import ModelConfig
     from ..providers.base import Completion
+    from ..suites.limits import SuitePolicy
     from ..suites.model import Case
 
 
 class BadArgument(ValueError):
     """Raised by ``prepare`` for an invalid argument; the message ends with an example of a valid one."""
+
+
+class NotLoaded(BadArgument):
+    """Raised by ``prepare`` under ``promptcheck lint`` instead of importing user code: a note, not a problem."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class PrepareContext:
     judge_retries: int = 1  # [tool.promptcheck] judge_retries: asking an unreadable judge again
     embedding_model: str | None = None  # [tool.promptcheck] embedding_model: default for `similar`
     models: tuple[str, ...] = ()  # configured model names, to check a grader named in an argument
+    policy: SuitePolicy | None = None  # where named files may lie (json_schema); None: suite_dir's project
+    lint: bool = False  # `promptcheck lint`: import no user code (raise NotLoaded saying what would be)
 
 
 @dataclass(frozen=True)

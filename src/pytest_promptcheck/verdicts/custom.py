@@ -14,12 +14,14 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..providers.python import import_function
-from .base import AssertionRegistry, BadArgument, CheckContext, PrepareContext
+from .base import AssertionRegistry, BadArgument, CheckContext, NotLoaded, PrepareContext
 
 
 def _prepare_python(arg: Any, context: PrepareContext) -> Any:
     if not isinstance(arg, str):
         raise BadArgument(f"`python` needs `module:function`, got {arg!r}; e.g. `- python: checks:is_polite`")
+    if context.lint:
+        raise NotLoaded(f"would import {arg} (`python` assertion); not imported by lint")
     key = ("python", arg)
     if key not in context.cache:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,16 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
         path = (context.suite_dir / arg).resolve()
         key = ("json_schema", path)
         if key not in context.cache:
-            context.cache[key] = _read_schema(path, arg)
+            context.cache[key] = _read_schema(path, arg, context)
         schema = context.cache[key]
     else:
         raise BadArgument(f"`json_schema` needs a schema file path or an inline schema mapping, got {arg!r}")
+    outside = next(_outside_refs(schema), None)
+    if outside is not None:  # jsonschema resolves none of them: a remote ref would fail every check
+        raise BadArgument(
+            f"`json_schema`: `$ref` {outside!r} points outside the schema; only refs inside it (`#/...`) "
+            "are resolved: copy the referenced schema in under `$defs`"
+        )
     try:
         validator_cls = jsonschema.validators.validator_for(schema)
         validator_cls.check_schema(schema)
@@ -71,15 +78,35 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
     return validator_cls(schema)
 
 
-def _read_schema(path: Path, raw: str) -> Any:
+def _outside_refs(schema: Any) -> Iterator[str]:
+    """Every ``$ref`` / ``$dynamicRef`` that is not a fragment of this schema (``file:``, ``http:``, a path)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
+                    yield value
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _read_schema(path: Path, raw: str, context: PrepareContext) -> Any:
+    from ..suites.files import SuiteFileError, read_suite_file
+    from ..suites.limits import SuitePolicy
+
+    policy = context.policy or SuitePolicy.nearest(context.suite_dir / "suite")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        raise BadArgument(
-            f"`json_schema` file {raw!r} not found (looked for {path}); paths are relative to the suite"
-        ) from None
+        data = read_suite_file(path, policy, what="`json_schema` file", ref=raw)
+    except SuiteFileError as exc:
+        if exc.missing:
+            raise BadArgument(
+                f"`json_schema` file {raw!r} not found (looked for {path}); paths are relative to the suite"
+            ) from None
+        raise BadArgument(str(exc)) from None
     try:
-        return json.loads(text)
+        return json.loads(data.decode("utf-8"))
     except ValueError as exc:
         raise BadArgument(f"`json_schema` file {raw!r} is not valid JSON: {exc}") from None
 
