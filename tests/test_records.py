@@ -112,6 +112,7 @@ def test_manifest_documents_the_run(pytester: pytest.Pytester, project: PromptPr
         "failed": 4,
         "error": 0,
         "skipped": 0,
+        "judge_calls": 0,
     }
     assert manifest["run_id"] == run_folder(pytester.path).name
 

@@ -64,8 +64,9 @@ def _check_python_models(node: PromptFile, state: PromptSession, suite: Suite, r
     conftest registers in place of ours checks its own models."""
     from ..providers import python
 
-    if node.config.option.pc_lint or registries.providers.get("python") is not python.create:
-        return  # lint imports no user Python: it lists what it would import instead
+    option = node.config.option
+    if option.pc_lint or option.pc_replay or registries.providers.get("python") is not python.create:
+        return  # lint imports no user Python (it lists what it would import); a replay calls no model
     project = state.project
     names = sorted({name for case in suite.cases for name in project.models_for(case.models)})
     for model in (project.models.get(name) for name in names):
