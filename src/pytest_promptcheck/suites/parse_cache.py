@@ -3,22 +3,63 @@
 Entries live in pytest's cache directory (``.pytest_cache/d/promptcheck-suites/``) and hold the
 loaded suite plus the hashes of every file it referenced; an entry is used only when the suite
 file and all those files are byte-identical, so an edit anywhere is always picked up.
+
+Entries are pickles, and unpickling runs code: a pull request could commit a crafted entry under
+``.pytest_cache`` at the name a checkout predicts (``git add -f``). So each entry is signed with
+HMAC-SHA256 under a key that lives outside the project, in the user's cache folder
+(``$XDG_CACHE_HOME/pytest-promptcheck/parse-cache.key``, made once, mode 0600), and an entry whose
+signature does not check is never unpickled: it is a miss. Where no key can be kept (a read-only
+home), each process makes its own and the cache only helps within that process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
+import hmac
+import os
 import pickle
+import secrets
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..outputs.artifacts import write_internal_bytes
 from .limits import SuitePolicy
 from .model import LoadedSuite
 
-_FORMAT = "3"  # bump when LoadedSuite / Suite change shape
+_FORMAT = "4"  # bump when LoadedSuite / Suite change shape (4: entries are signed)
+_MAC_BYTES = 32  # HMAC-SHA256 before the pickle
+
+
+@functools.lru_cache(maxsize=1)
+def _signing_key() -> bytes:
+    """This user's key for parse-cache entries, kept outside every project (see the module docstring)."""
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key_file = Path(home) / "pytest-promptcheck" / "parse-cache.key"
+    with contextlib.suppress(OSError):
+        stored = key_file.read_bytes()
+        if len(stored) >= _MAC_BYTES:
+            return stored
+    key = secrets.token_bytes(_MAC_BYTES)
+    try:
+        write_internal_bytes(key_file, key)
+        os.chmod(key_file, 0o600)
+        return key_file.read_bytes()  # another process may have won the race: use what is stored
+    except OSError:
+        return key  # no place to keep it: this process's own
+
+
+def _signed(body: bytes) -> bytes:
+    return hmac.new(_signing_key(), body, hashlib.sha256).digest() + body
+
+
+def _verified(entry: bytes) -> bytes | None:
+    """The pickle of a signed entry, or None when the signature does not check (never unpickled)."""
+    mac, body = entry[:_MAC_BYTES], entry[_MAC_BYTES:]
+    expected = hmac.new(_signing_key(), body, hashlib.sha256).digest()
+    return body if len(mac) == _MAC_BYTES and hmac.compare_digest(mac, expected) else None
 
 
 def _entry_key(path: Path, data: bytes, version: str, policy: SuitePolicy) -> str:
@@ -51,7 +92,7 @@ def _load(path: Path, policy: SuitePolicy) -> LoadedSuite:
     return load_suite(path, policy)
 
 
-def _unpickle(fh: BinaryIO) -> Any:
+def _unpickle(body: bytes) -> Any:
     """``pickle.load`` with the cyclic collector paused.
 
     Unpickling a 10,000-case suite allocates ~1M objects, and every 700 allocations the collector
@@ -61,7 +102,7 @@ def _unpickle(fh: BinaryIO) -> Any:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return pickle.load(fh)
+        return pickle.loads(body)
     finally:
         if enabled:
             gc.enable()
@@ -79,10 +120,11 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str, policy: 
         return _load(path, policy)  # reports the read error with file name
     entry = cache_dir / f"{_entry_key(path, data, version, policy)}.pickle"
     try:
-        with entry.open("rb") as fh:
-            deps, loaded = _unpickle(fh)
-        if _deps_unchanged(deps, policy):
-            return loaded  # type: ignore[no-any-return]
+        body = _verified(entry.read_bytes())
+        if body is not None:  # an entry this user's key did not sign is never unpickled
+            deps, loaded = _unpickle(body)
+            if _deps_unchanged(deps, policy):
+                return loaded  # type: ignore[no-any-return]
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         pass  # missing or stale entry: load afresh
     loaded = _load(path, policy)
@@ -90,5 +132,5 @@ def load_suite_cached(path: Path, cache_dir: Path | None, version: str, policy: 
     # Not scrubbed (outputs/artifacts.py says why: the suite's own text, parsed, no model output);
     # atomic: concurrent xdist workers never read half an entry. A read-only cache dir only costs speed.
     with contextlib.suppress(OSError):
-        write_internal_bytes(entry, pickle.dumps((deps, loaded), protocol=pickle.HIGHEST_PROTOCOL))
+        write_internal_bytes(entry, _signed(pickle.dumps((deps, loaded), protocol=pickle.HIGHEST_PROTOCOL)))
     return loaded
