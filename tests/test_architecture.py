@@ -152,6 +152,8 @@ def _writing(node: ast.AST) -> str | None:
     func = node.func
     if isinstance(func, ast.Attribute):
         owner = func.value.id if isinstance(func.value, ast.Name) else None
+        if owner == "os" and func.attr == "open" and _read_only_flags(node):
+            return None  # os.open(path, os.O_RDONLY | ...): suites/files.py reads a suite's files that way
         if owner in _WRITING_FUNCTIONS and func.attr in _WRITING_FUNCTIONS[owner]:
             return f"{owner}.{func.attr}()"
         if func.attr in _WRITING_METHODS:
@@ -161,6 +163,18 @@ def _writing(node: ast.AST) -> str | None:
     if isinstance(func, ast.Name) and func.id == "open" and _writing_mode(node, 1):
         return "open() for writing"
     return None
+
+
+_WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND", "O_TRUNC", "O_TMPFILE"}
+
+
+def _read_only_flags(call: ast.Call) -> bool:
+    """Whether an ``os.open`` call's flags name ``O_RDONLY`` and no flag that writes or creates."""
+    if len(call.args) < 2:
+        return False
+    names = {n.attr for n in ast.walk(call.args[1]) if isinstance(n, ast.Attribute)}
+    names |= {n.value for n in ast.walk(call.args[1]) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return "O_RDONLY" in names and not names & _WRITE_FLAGS
 
 
 def _writing_mode(call: ast.Call, position: int, *, method: bool = False) -> bool:
@@ -193,6 +207,7 @@ def test_only_the_artifact_module_writes_files() -> None:
         'sqlite3.connect("cache.db")',
         "json.dump({}, handle)",
         'os.replace("a", "b")',
+        'os.open("out.txt", os.O_RDONLY | os.O_CREAT)',
     ],
 )
 def test_a_new_writer_is_found(tmp_path: Path, added: str) -> None:

@@ -88,7 +88,9 @@ def test_suite_bytes_limit(pytester: pytest.Pytester, project: PromptProject) ->
     project.suite(body=THREE_CASES)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(
-        ["test_suite.prompts.yaml: the suite is * bytes, more than 64 (limits.suite_bytes); split it*suite_bytes"]
+        [
+            "test_suite.prompts.yaml: suite 'test_suite.prompts.yaml' holds * bytes or more, over limits.suite_bytes = 64; raise it under*"
+        ]
     )
 
 

@@ -81,7 +81,7 @@ ENTRIES = [
             "yes '  - {id: same, vars: {reply: hello}}' | head -c 20000000; } > test_big.prompts.yaml",
         ),
         expect=(
-            "test_big.prompts.yaml: the suite is 200000?? bytes, more than 16777216 (limits.suite_bytes); split it*",
+            "test_big.prompts.yaml: suite 'test_big.prompts.yaml' holds 200000?? bytes or more, over limits.suite_bytes = 16777216;*",
         ),
         timeout=20,
         note="refused by its size before it is parsed (libyaml would take many seconds on it)",

@@ -188,7 +188,8 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         @functools.wraps(function)
         def counted(*args: Any, **kwargs: Any) -> Any:
             data = args[skip:]
-            if data and hasattr(data[0], "__len__"):
+            # an undefined input is the filter's to handle (`default`): StrictUndefined raises on len()
+            if data and not isinstance(data[0], jinja2.Undefined) and hasattr(data[0], "__len__"):
                 self.spend(len(data[0]), name)
             if size is not None:
                 self.spend(size(*data, **kwargs), name)
