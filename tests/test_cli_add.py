@@ -80,3 +80,13 @@ def test_bad_input(suite: Path) -> None:
     unknown = add(suite.parent, suite.name, "--id", "x", "--var", "reply=1", "--model", "ghost", "--yes")
     assert unknown.returncode == 1 and "ghost" in unknown.stderr
     assert suite.read_text() == SUITE
+
+
+def test_an_echoed_secret_is_scrubbed_before_it_enters_the_suite(suite: Path) -> None:
+    """The output is stored in a file people commit: a credential the model echoed is replaced first."""
+    key = "sk-" + "Q" * 30
+    result = add(suite.parent, suite.name, "--id", "second", "--var", f"reply={key}", "--as", "ideal", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert suite.read_text().count(key) == 1  # only in the var the user typed; not in ideal or the fuzzy value
+    assert key not in result.stdout
+    assert load_suite(suite).suite.cases[-1].ideal == "Say [REDACTED]"

@@ -63,7 +63,10 @@ def _add(args: argparse.Namespace) -> int:
     variables = _parse_vars(args.var)
     project = _project_for(path)
     call = _plan(path, doc, project, variables, args)
-    output = _call_model(project, call)
+    from ..outputs.redact import redactor_for
+
+    # the output becomes part of a suite (a file people commit): a secret the model echoed is scrubbed
+    output = redactor_for(project).text(_call_model(project, call))
     print(f"--- output of {call.model.name} on prompt {call.variant} ---\n{output}\n---")
     if not args.yes and not _confirm(f"append case {args.id!r} to {path}?"):
         print("nothing written", file=sys.stderr)
