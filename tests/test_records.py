@@ -112,6 +112,7 @@ def test_manifest_documents_the_run(pytester: pytest.Pytester, project: PromptPr
         "failed": 4,
         "error": 0,
         "skipped": 0,
+        "judge_calls": 0,
     }
     assert manifest["run_id"] == run_folder(pytester.path).name
 
@@ -129,6 +130,7 @@ def test_git_commit_and_dirty_flag(pytester: pytest.Pytester, project: PromptPro
     assert json.loads((run_folder(pytester.path) / "manifest.json").read_text())["git"] == {
         "commit": commit,
         "dirty": False,
+        "untracked": 0,
     }
 
 
