@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,6 +140,20 @@ def test_lineage_of_a_checkpoint_not_gated_yet(
     assert any(line.strip().startswith("trained ckpt on ") and "(1 rows)" in line and "steps 5, seed 1" in line
                for line in out), out  # fmt: skip
     assert out[-1].startswith("ckpt: not gated yet: pytest --pc-gate --pc-model CANDIDATE=hf:")
+
+
+def test_lineage_names_a_run_whose_record_is_gone(
+    pytester: pytest.Pytester, project: PromptProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The export's run record deleted: the chain still names the run and where it looked."""
+    run = exported_run(pytester, project)
+    write_lineage(pytester.path / "ckpt", exports=[pytester.path / "ft.jsonl"], seed=1)
+    shutil.rmtree(run)
+    capsys.readouterr()
+    assert main(["--runs", str(run.parent), "lineage", str(pytester.path / "ckpt")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"run {run.name}  (no record in {run.parent}: deleted or kept elsewhere; give --runs DIR)"
+    assert out[1].startswith("  trained ckpt on ") and out[1].endswith("ft.jsonl (1 rows): seed 1"), out
 
 
 def test_lineage_of_a_folder_without_one(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,7 +71,7 @@ def _cmd_lineage(args: argparse.Namespace) -> int:
     except (FileNotFoundError, OSError, ValueError) as exc:
         print(f"promptcheck lineage: {exc}", file=sys.stderr)
         return 1
-    _print(steps)
+    _print(steps, folder.parent)
     return 0
 
 
@@ -83,10 +83,11 @@ def _checkpoint(folder: Path, runs: Path) -> int:
         )
     gated = [s for s in map(_step, run_folders(runs)) if _lineage_id(s) == lineage.lineage_id]
     if gated:
-        _print(chain(gated[-1], runs))
+        _print(chain(gated[-1], runs), runs)
         return 0
-    steps = chain(_step(_run(runs, lineage.run_ids[0])), runs) if lineage.run_ids else []
-    _print(steps, pending=lineage)
+    known = [r for r in lineage.run_ids if (runs / r / MANIFEST).is_file()]
+    steps = chain(_step(runs / known[0]), runs) if known else []
+    _print(steps, runs, pending=lineage)
     print(f"{folder.name}: not gated yet: pytest --pc-gate --pc-model CANDIDATE=hf:{folder}")
     return 0
 
@@ -126,7 +127,13 @@ def _step(folder: Path) -> Step:
 # -- printing ---------------------------------------------------------------------------------------
 
 
-def _print(steps: list[Step], pending: Lineage | None = None) -> None:
+def _print(steps: list[Step], runs: Path, pending: Lineage | None = None) -> None:
+    first = steps[0].lineage() if steps else pending
+    missing = [r for r in first.run_ids if not (runs / r / MANIFEST).is_file()] if first is not None else []
+    for run_id in missing:  # the chain goes back further than the records here
+        print(f"run {run_id}  (no record in {runs}: deleted or kept elsewhere; give --runs DIR)")
+    if missing and first is not None:
+        print(f"  {_trained_line(first)}")
     for index, step in enumerate(steps):
         print(_run_line(step))
         if step.candidate:

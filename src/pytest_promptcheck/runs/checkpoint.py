@@ -60,6 +60,8 @@ def model_training(model: ModelConfig) -> dict[str, Any]:
     for raw in (model.path, model.adapter):
         if raw and "${" not in raw and Path(raw).is_dir():
             merged.update(carried(Path(raw)))
+            if raw == model.path and model.adapter:
+                merged.pop("lineage", None)  # the base's lineage is not the adapter's
     return merged
 
 
