@@ -167,3 +167,30 @@ def test_lineage_of_a_folder_without_one(pytester: pytest.Pytester, capsys: pyte
             "has no promptcheck-lineage.json; write one from the training script with pytest_promptcheck.write_lineage"
         )
     )
+
+
+def test_trainer_callback_writes_lineage_into_each_checkpoint(tmp_path: Path) -> None:
+    """A real transformers Trainer (2 CPU steps on the example's base): checkpoint-2 gets a lineage file with
+    the training arguments, and the manifest's reader finds it beside trainer_state.json."""
+    pytest.importorskip("torch")
+    pytest.importorskip("accelerate")
+    transformers = pytest.importorskip("transformers")
+    from pytest_promptcheck import LineageCallback
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(EXAMPLE / "models" / "base")
+    rows = [{"input_ids": [5, 6, 7, 8], "attention_mask": [1, 1, 1, 1], "labels": [5, 6, 7, 8]}] * 4
+    data = tmp_path / "fails.jsonl"
+    data.write_text('{"messages": []}\n')
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=2, save_steps=2, per_device_train_batch_size=2,
+        learning_rate=5e-4, seed=11, report_to=[], use_cpu=True, logging_steps=1, disable_tqdm=True,
+    )  # fmt: skip
+    callback = LineageCallback(exports=[data], base_model=EXAMPLE / "models" / "base")
+    transformers.Trainer(model=model, args=args, train_dataset=rows, callbacks=[callback]).train()
+    found = carried(tmp_path / "out" / "checkpoint-2")
+    lineage = found["lineage"]
+    assert lineage["parameters"]["learning_rate"] == 5e-4 and lineage["parameters"]["max_steps"] == 2
+    assert lineage["seed"] == 11 and lineage["exports"][0]["path"] == str(data)
+    assert lineage["base_model"]["sha256"] == content_hash([EXAMPLE / "models" / "base"])
+    assert found["trainer_state"]["global_step"] == 2
+    assert read_lineage(tmp_path / "out") is not None  # on_train_end: the output folder too
