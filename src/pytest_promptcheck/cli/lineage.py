@@ -5,12 +5,13 @@ A run's manifest records its candidate's ``promptcheck-lineage.json`` (``models.
 those runs has a candidate with its own lineage, back to a checkpoint that has none. Printed oldest
 first, one step per run, e.g.::
 
-    run 20261201T230102.511Z-cc1b56  gate regressed (exit 1)  base 16/22 (73%) · tuned 21/22 (95%)
+    run 20261201T232651.140Z-6f7211  gate regressed (exit 1)  base 10/22 (45%) · tuned 18/22 (82%)
       tuned = models/tuned
-      trained tuned-1 on fails.jsonl (4 rows) + example_suite/data.py:training_chats('new'): steps 150, lr 0.001, seed 0
-    run 20261201T230140.022Z-0a1b2c  gate PASS (exit 0)  base 16/22 (73%) · tuned 22/22 (100%)
-      tuned = .promptcheck/checkpoints/tuned-1
-    chain: base 73% → tuned 95% → tuned-1 100%
+      trained tuned-2 from example_suite/models/tuned on fails.jsonl (4 rows) + correct.jsonl: batch 32, \
+    exported_rows 4, lora False, lr 0.001, mix 0.25, steps 150, seed 0
+    run 20261201T232811.445Z-40f9a2  gate pass (exit 0)  base 10/22 (45%) · tuned 21/22 (95%)
+      tuned = .promptcheck/checkpoints/tuned-2 (lineage lin-9ac3bdb45d4f1f40)
+    chain: base 45% → tuned 82% → tuned-2 95%
 
 Given a CHECKPOINT folder instead, the chain ends at the latest run that gated it (matched by its
 lineage id), or says it is not gated yet. Runs are looked up in the RUN's own runs folder (or the
