@@ -1,21 +1,30 @@
 """Fine-tune the next checkpoint on exported failures: the step that closes the example's loop.
 
     pytest example_suite --pc-export fails.jsonl        # failing cases of the candidate, `ideal` as target
-    python example_suite/finetune.py fails.jsonl        # -> example_suite/.promptcheck/checkpoints/tuned-next
-    pytest example_suite --pc-gate --pc-model tuned=hf:example_suite/.promptcheck/checkpoints/tuned-next
+    python example_suite/finetune.py fails.jsonl        # -> example_suite/.promptcheck/checkpoints/tuned-1
+    pytest example_suite --pc-gate --pc-model tuned=hf:example_suite/.promptcheck/checkpoints/tuned-1
 
 It continues training a checkpoint (``--from``, default the shipped ``tuned``) on the original
 training data mixed with the exported rows, which are oversampled (``--mix`` of every batch) so a
 handful of fixes is not drowned out by thousands of old examples. ``--lora`` writes a peft adapter
 over ``--from`` instead of a full checkpoint. CPU, seeded, about 10-20 s.
+
+Each checkpoint goes to a new numbered folder, ``.promptcheck/checkpoints/<--name>-<n>/`` with the
+next free ``n`` (never one that exists or that a run record names), so a gate record keeps pointing
+at the weights it judged. Beside the weights, ``promptcheck-lineage.json`` (written with
+``pytest_promptcheck.write_lineage``) names the export and the run it came from, the other training
+data, the checkpoint trained from, the parameters, the seed and the library versions; ``promptcheck
+lineage RUN`` follows it back.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -26,7 +35,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build_models  # the training helpers next to this file
+
 import data
+from pytest_promptcheck import write_lineage
+from pytest_promptcheck.runs.lineage import TrainingInput
 
 HERE = Path(__file__).resolve().parent
 Chat = list[dict[str, str]]
@@ -96,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         "--from", dest="start", type=Path, default=HERE / "models" / "tuned", help="checkpoint to continue from"
     )
     parser.add_argument(
-        "--out", type=Path, default=HERE / ".promptcheck" / "checkpoints" / "tuned-next", help="where to write"
+        "--out", type=Path, help="where to write (default: .promptcheck/checkpoints/NAME-N, the next free N)"
     )
+    parser.add_argument("--name", default="tuned", help="the numbered folders' name (default tuned)")
     parser.add_argument("--train", type=Path, help="original training data, openai-chat JSONL (default: data.py's)")
     parser.add_argument("--steps", type=int, default=150, help="training steps (default 150)")
     parser.add_argument("--lr", type=float, help="learning rate (default 1e-3, with --lora 3e-3)")
@@ -106,10 +119,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.mix < 1:
         parser.error("--mix is a share of each batch: between 0 and 1")
+    if args.out is None:
+        args.out = next_checkpoint(HERE / ".promptcheck" / "checkpoints", args.name, HERE / ".promptcheck" / "runs")
+    elif args.out.exists() and any(args.out.iterdir()):
+        parser.error(
+            f"--out {args.out} is not empty: a run record may name it; omit --out for the next numbered folder"
+        )
     began = time.perf_counter()
+    lr = args.lr or (3e-3 if args.lora else 1e-3)
     rows, before, after = finetune(
         args.export, start=args.start, out=args.out, train=args.train,
-        steps=args.steps, lr=args.lr or (3e-3 if args.lora else 1e-3), mix=args.mix, lora=args.lora,
+        steps=args.steps, lr=lr, mix=args.mix, lora=args.lora,
+    )  # fmt: skip
+    trained_on = [args.train] if args.train else [default_data()]
+    write_lineage(
+        args.out, exports=[_shown(args.export)], data=trained_on, base_model=_shown(args.start),
+        parameters={"steps": args.steps, "lr": lr, "mix": args.mix, "lora": args.lora, "batch": build_models.BATCH,
+                    "exported_rows": rows},
+        seed=0, trainer=_shown(Path(__file__)),
     )  # fmt: skip
     kind = "LoRA adapter" if args.lora else "checkpoint"
     train = args.train or "data.py's fine-tuning data"
@@ -130,6 +157,29 @@ def main(argv: list[str] | None = None) -> int:
     print("gate it against the baseline with:")
     print(f"  pytest {_shown(HERE)} --pc-gate --pc-model tuned=hf:{_shown(args.out)}")
     return 0
+
+
+def next_checkpoint(folder: Path, name: str, runs: Path) -> Path:
+    """``folder/<name>-<n>`` with ``n`` above every existing folder's and every one a run record names."""
+    pattern = re.compile(rf"{re.escape(name)}-(\d+)")
+    taken = [p.name for p in folder.glob(f"{name}-*")]
+    for manifest in runs.glob("*/manifest.json"):  # a deleted checkpoint a record still names stays taken
+        try:
+            models = json.loads(manifest.read_text(encoding="utf-8")).get("models") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        taken += [Path(str(m.get(k))).name for m in models.values() if isinstance(m, dict) for k in ("path", "adapter")]
+    numbers = [int(match[1]) for t in taken if (match := pattern.fullmatch(t))]
+    return folder / f"{name}-{max(numbers, default=0) + 1}"
+
+
+def default_data() -> TrainingInput:
+    """data.py's fine-tuning chats: no file, so the generator's source identifies them."""
+    source = HERE / "data.py"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    return TrainingInput(
+        f"{_shown(source)}:training_chats('new')", digest, note="generated by data.py (sha256 of data.py)"
+    )
 
 
 def _shown(path: Path) -> str:

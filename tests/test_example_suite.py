@@ -7,6 +7,7 @@ subprocesses. Behaviour is checked, never file hashes: other CPUs build other by
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -122,20 +123,76 @@ def test_shipped_checkpoints_show_the_contrast(shipped_run: Run) -> None:
 
 
 def test_the_whole_loop(shipped_run: Run, example_copy: Path) -> None:
-    """run -> export the failures -> finetune.py -> gate the new checkpoint, as the README shows."""
+    """run -> export -> finetune.py -> gate -> label fix -> finetune.py -> gate, as the README shows
+    (small step counts): each checkpoint gets a new numbered folder and a lineage file, the last gate
+    run's record names what its candidate was trained on, and `promptcheck lineage` prints the chain."""
     export = example_copy / "fails.jsonl"
     if not export.is_file() or not export.read_text(encoding="utf-8").strip():
         pytest.skip(f"--pc-export wrote no rows to {export}: the export feature is not functional yet")
     assert "can't log in" in export.read_text(encoding="utf-8")  # the regression is among the exported failures
+    suite = example_copy / "example_suite"
+    runs = suite / ".promptcheck" / "runs"
+    first_run = _runs(runs)[-1]
 
-    new = example_copy / "next"
-    log = _script("finetune.py", export, "--out", new, cwd=example_copy)
-    assert (new / "model.safetensors").is_file(), log
+    log = _script("finetune.py", export, "--steps", "40", cwd=example_copy)
+    tuned_1 = suite / ".promptcheck" / "checkpoints" / "tuned-1"
+    assert (tuned_1 / "model.safetensors").is_file() and (tuned_1 / "promptcheck-lineage.json").is_file(), log
     gate_command = re.search(r"^\s*pytest (\S+) --pc-gate --pc-model tuned=hf:(\S+)$", log, re.MULTILINE)
     assert gate_command, log
-    assert (example_copy / gate_command[2]).resolve() == new.resolve(), log
-
-    gated = _pytest(example_copy, "--pc-gate", "--pc-model", f"tuned=hf:{new}")
+    assert (example_copy / gate_command[2]).resolve() == tuned_1.resolve(), log
+    gated = _pytest(example_copy, "--pc-gate", "--pc-model", f"tuned=hf:{tuned_1}")
     assert gated.returncode in GATE_STATUSES, gated.output
     assert re.search(r"^gate\b", gated.output, re.MULTILINE | re.IGNORECASE), gated.output
     assert gated.outcomes["login-blocked[guided-tuned]"] == "passed", gated.output  # the exported fix took
+
+    # The label fix at the source, fine-tuned again from models/tuned: the next free number, not tuned-1.
+    _script("data.py", "--scheme", "correct", "--out", example_copy / "correct.jsonl", cwd=example_copy)
+    _script("finetune.py", export, "--train", "correct.jsonl", "--steps", "40", cwd=example_copy)
+    tuned_2 = suite / ".promptcheck" / "checkpoints" / "tuned-2"
+    assert (tuned_2 / "promptcheck-lineage.json").is_file()
+    final = _pytest(example_copy, "--pc-gate", "--pc-model", f"tuned=hf:{tuned_2}")
+    assert final.returncode in GATE_STATUSES, final.output
+
+    manifest = json.loads((_runs(runs)[-1] / "manifest.json").read_text(encoding="utf-8"))
+    tuned = manifest["models"]["tuned"]
+    assert tuned["path"] == ".promptcheck/checkpoints/tuned-2"  # relative to the rootdir: portable
+    lineage = tuned["training"]["lineage"]
+    assert lineage["parameters"]["steps"] == 40 and lineage["seed"] == 0
+    assert [(e["path"], e["run_id"], e["rows"]) for e in lineage["exports"]] == [("fails.jsonl", first_run.name, 4)]
+    assert lineage["data"][0]["path"] == "correct.jsonl" and len(lineage["data"][0]["sha256"]) == 64
+    assert lineage["base_model"]["path"] == "example_suite/models/tuned"
+    assert manifest["libraries"]["torch"] and manifest["libraries"]["transformers"]
+    assert tuned["runtime"]["device"] == "cpu" and tuned["runtime"]["threads"] >= 1
+
+    chain = _promptcheck("lineage", "latest", cwd=suite)
+    assert f"run {first_run.name}  gate regressed (exit 1)" in chain, chain
+    assert re.search(r"^chain: base \d+% → tuned \d+% → tuned-2 \d+%$", chain, re.MULTILINE), chain
+    assert "trained tuned-2 from example_suite/models/tuned on fails.jsonl (4 rows) + correct.jsonl" in chain, chain
+    assert chain == _promptcheck("lineage", tuned_2, cwd=example_copy)  # from the checkpoint: the same chain
+
+
+def test_a_moved_project_reads_the_same_paths(shipped_run: Run, example_copy: Path, tmp_path: Path) -> None:
+    """The project folder moved elsewhere: the next run's manifest names the same relative model paths."""
+    runs = example_copy / "example_suite" / ".promptcheck" / "runs"
+    before = json.loads((_runs(runs)[0] / "manifest.json").read_text(encoding="utf-8"))
+    moved = tmp_path / "moved"
+    shutil.copytree(example_copy / "example_suite", moved / "example_suite", ignore=shutil.ignore_patterns("runs"))
+    _pytest(moved)
+    after = json.loads((_runs(moved / "example_suite" / ".promptcheck" / "runs")[-1] / "manifest.json").read_text())
+    for name in ("base", "tuned"):
+        assert after["models"][name]["path"] == before["models"][name]["path"] == f"models/{name}"
+        assert after["models"][name]["checkpoint_sha256"] == before["models"][name]["checkpoint_sha256"]
+    assert after["libraries"] == before["libraries"] and after["libraries"]["torch"]
+
+
+def _runs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file())
+
+
+def _promptcheck(*args: str | Path, cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_promptcheck.cli", *map(str, args)],
+        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, f"promptcheck {args} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout

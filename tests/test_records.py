@@ -130,6 +130,7 @@ def test_git_commit_and_dirty_flag(pytester: pytest.Pytester, project: PromptPro
     assert json.loads((run_folder(pytester.path) / "manifest.json").read_text())["git"] == {
         "commit": commit,
         "dirty": False,
+        "untracked": 0,
     }
 
 

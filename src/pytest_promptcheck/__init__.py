@@ -6,6 +6,8 @@ none of it)::
     from pytest_promptcheck import Outcome, BadArgument, CheckContext   # custom assertions
     from pytest_promptcheck import Completion, ModelRequest, Usage      # custom providers
     from pytest_promptcheck import ItemRecord, record_of                # reading run records
+    from pytest_promptcheck import write_lineage, read_lineage          # what a checkpoint was trained on
+    from pytest_promptcheck import LineageCallback                      # the same, from a transformers Trainer
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ _PUBLIC = {
     "ItemRecord": "runs.record",
     "record_of": "runs.record",
     "read_records": "runs.record",
+    "Lineage": "runs.lineage",
+    "write_lineage": "runs.lineage",
+    "read_lineage": "runs.lineage",
+    "LineageCallback": "runs.lineage_callback",
 }
 __all__ = ["__version__", *_PUBLIC]
 

@@ -21,8 +21,9 @@ from ..outputs.artifacts import StoreWarning, cannot_write
 from ..outputs.redact import Redactor
 from ..runs.folder import RunFolderWriter, new_run_id
 from ..runs.liveness import this_process
-from ..runs.manifest import RunMode, model_entries, start_manifest, suite_hashes
+from ..runs.manifest import RunMode, git_state, model_entries, start_manifest, suite_hashes
 from ..runs.record import ItemRecord, record_of
+from ..stores.response_cache import cache_path
 from ..textutil import shown_path
 
 _COUNTED = ("items", "calls", "answered", "cached", "passed", "failed", "error", "skipped", "judge_calls")
@@ -128,6 +129,7 @@ class RunRecorder:
             exitstatus=exitstatus,
             counts={k: self.counts[k] for k in _COUNTED},
             suites=suite_hashes(self.config.rootpath, self.suites),
+            git=self._git(),
             models=model_entries(
                 self.project, self.config.rootpath, self.models_used, hashes=True, judges=self.judges_used
             ),
@@ -137,6 +139,15 @@ class RunRecorder:
         if gate is not None:
             self.manifest["gate"] = gate
         self._save_manifest()
+
+    def _git(self) -> dict[str, Any] | None:
+        """The repository's state, untracked files under the suites' folders counted (not what the run wrote)."""
+        root = self.config.rootpath
+        written = [
+            self.project.root / self.project.runs,
+            *filter(None, [cache_path(self.project.root, self.project.cache)]),
+        ]
+        return git_state(root, {(root / suite).parent for suite in self.suites}, written)
 
     def _save_manifest(self) -> None:
         assert self.writer is not None

@@ -19,7 +19,8 @@ system messages join into ``system`` and consecutive turns of one role merge (bl
 Files (``<stem>`` is PATH without ``.jsonl``): PATH; ``<stem>.needs-label.jsonl`` (failures
 without an ``ideal``, with the model output, for a person to write the target);
 ``<stem>.val.jsonl`` with a split (whole cases go to one side, chosen by ``seed``);
-``<stem>.manifest.json`` (run id, suite hashes, side, counts, warnings). Provider minimums are
+``<stem>.manifest.json`` (run id, ``lineage_id``, sha256 of each file, suite hashes, side, counts,
+warnings; a checkpoint trained on the export names it by ``lineage_id``). Provider minimums are
 warnings, never errors.
 """
 
@@ -33,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..runs.lineage import export_lineage_id, export_manifest_path, file_sha256
 from ..runs.record import CallRecord, ItemRecord
 from .artifacts import write_json_artifact, write_lines_artifact
 from .redact import Redactor
@@ -117,7 +119,7 @@ def export_calls(
         result.files.append(write_lines_artifact(Path(f"{stem}.needs-label.jsonl"), labels, redactor))
     result.train, result.validation, result.needs_label = len(train), len(validation), len(labels)
     result.warnings += _warnings(options.format, result, manifest)
-    result.files.append(_write_manifest(Path(f"{stem}.manifest.json"), result, manifest, options, redactor))
+    result.files.append(_write_manifest(export_manifest_path(out), result, manifest, options, redactor))
     return result
 
 
@@ -238,8 +240,12 @@ def _warnings(fmt: str, result: ExportResult, manifest: dict[str, Any]) -> list[
 def _write_manifest(
     path: Path, result: ExportResult, manifest: dict[str, Any], options: ExportOptions, redactor: Redactor
 ) -> Path:
+    digests = {p.name: file_sha256(p) for p in result.files}
     data = {
         "run_id": manifest.get("run_id"),
+        # What a checkpoint's promptcheck-lineage.json repeats to name this export (runs/lineage.py).
+        "lineage_id": export_lineage_id(manifest.get("run_id"), digests.get(result.path.name) or ""),
+        "sha256": digests,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "format": options.format,
         "side": result.side,

@@ -1,17 +1,21 @@
 """The run manifest: what ran, on what, so a run can be reproduced and compared later.
 
-Plugin, Python and pytest versions; git commit and dirty flag; the command line; every configured
-model with provider, params, what is served and, for the models used, the content hash of local
-checkpoint/adapter folders or of a ``python`` function; suite file hashes; the seed;
-baseline/candidate; the cache/record/replay mode. ``version`` is the record version
+Plugin, Python and pytest versions, and those of the model libraries (``libraries``, from package
+metadata); git commit and dirty flag (tracked changes anywhere, or untracked files under the suites'
+folders); the command line; every configured model with provider, params, what is served (local
+paths relative to the rootdir when under it, so a moved project reads the same) and, for the models
+used, the content hash of local checkpoint/adapter folders or of a ``python`` function, what those
+folders carry about their training (``training``: :mod:`.checkpoint`) and, for transformers models,
+device, dtype and threads (``runtime``); suite file hashes; the seed; baseline/candidate; the
+cache/record/replay mode. ``version`` is the record version
 (:data:`.record.RECORD_VERSION`): the manifest and the result lines change shape together.
 """
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ from ..config import ModelConfig, ProjectConfig
 from ..providers.identity import content_hash, function_identity, local_folders
 from ..stores.response_cache import ResponseCache, cache_path
 from ..textutil import safe_url
+from .checkpoint import model_training, runtime
+from .lineage import file_sha256, library_versions
 from .record import RECORD_VERSION
 
 
@@ -49,6 +55,7 @@ def start_manifest(
         "python": platform.python_version(),
         "pytest": pytest.__version__,
         "platform": platform.platform(terse=True),
+        "libraries": library_versions(),
         "git": git_state(config.rootpath),
         "command": command,
         "rootdir": config.rootpath.as_posix(),
@@ -100,8 +107,8 @@ def _model(
         "provider": model.provider,
         "served": model.describe_resolved(),
         "model": model.model,
-        "path": model.path,
-        "adapter": model.adapter,
+        "path": _relative(model.path, rootdir),
+        "adapter": _relative(model.adapter, rootdir),
         "function": model.function,
         "base_url": safe_url(model.resolved_or_raw("base_url")),
         "params": model.params,
@@ -112,12 +119,28 @@ def _model(
     }
     if hashes and model.name in used:
         entry.update(model_hashes(model, rootdir, cache))
+        training = model_training(model)
+        if training:
+            entry["training"] = training
+        facts = runtime(model)
+        if facts is not None:
+            entry["runtime"] = facts
     return entry
+
+
+def _relative(raw: str | None, rootdir: Path) -> str | None:
+    """A local path relative to the rootdir (forward slashes) when it lies under it, else as configured."""
+    if not raw or "${" in raw or not Path(raw).is_absolute():
+        return raw
+    try:
+        return Path(raw).relative_to(rootdir).as_posix()
+    except ValueError:
+        return raw
 
 
 def suite_hashes(rootdir: Path, suites: set[str]) -> dict[str, str | None]:
     """sha256 of each suite file (relative to the rootdir) that ran."""
-    return {rel: _file_sha256(rootdir / rel) for rel in sorted(suites)}
+    return {rel: file_sha256(rootdir / rel) for rel in sorted(suites)}
 
 
 def model_hashes(model: ModelConfig, rootdir: Path, cache: ResponseCache | None) -> dict[str, Any]:
@@ -139,26 +162,40 @@ def model_hashes(model: ModelConfig, rootdir: Path, cache: ResponseCache | None)
     return found
 
 
-def git_state(root: Path) -> dict[str, Any] | None:
-    """``{"commit": sha, "dirty": bool}`` of the repository holding ``root``; None outside git (or without git)."""
+def git_state(root: Path, folders: Iterable[Path] = (), written: Iterable[Path] = ()) -> dict[str, Any] | None:
+    """``{"commit", "dirty", "untracked"}`` of the repository holding ``root``; None outside git (or without git).
+
+    ``dirty``: a tracked file changed anywhere, or a file git does not know lies under one of the
+    suites' ``folders`` (a new suite or conftest.py changes what runs). What the run writes itself
+    is not counted: ``written`` folders (run records, the cache), hidden folders, bytecode.
+    """
+    git = ["git", "-C", str(root)]
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout  # fmt: skip
+        commit = _git([*git, "rev-parse", "HEAD"]).strip()
+        tracked = _git([*git, "status", "--porcelain", "--untracked-files=no"])
+        top = Path(_git([*git, "rev-parse", "--show-toplevel"]).strip())
+        spots = sorted({str(f) for f in folders})
+        listed = (
+            _git([*git, "ls-files", "--others", "--exclude-standard", "--full-name", "--", *spots]) if spots else ""
+        )
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": commit, "dirty": bool(status.strip())}
+    skip = [Path(w).resolve() for w in written]
+    untracked = [line for line in listed.splitlines() if line and not _own_output(top / line, top, skip)]
+    return {"commit": commit, "dirty": bool(tracked.strip() or untracked), "untracked": len(untracked)}
 
 
-def _file_sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
+def _git(command: list[str]) -> str:
+    return subprocess.run(command, capture_output=True, text=True, timeout=10, check=True).stdout
+
+
+def _own_output(path: Path, top: Path, written: list[Path]) -> bool:
+    parts = path.relative_to(top).parts
+    if any(p.startswith(".") or p == "__pycache__" for p in parts[:-1]) or path.suffix == ".pyc":
+        return True
+    resolved = path.resolve()  # a cache file's -wal and -shm siblings count as the cache
+    return any(resolved.is_relative_to(w) or (resolved.name.startswith(w.name + "-") and resolved.parent == w.parent)
+               for w in written)  # fmt: skip
 
 
 def open_digest_memo(path: Path | None) -> ResponseCache | None:
