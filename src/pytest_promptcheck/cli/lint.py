@@ -47,9 +47,14 @@ def register(commands: Any) -> None:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
+    return run(args.paths)
+
+
+def run(paths: list[str]) -> int:
+    """Lint ``paths`` (also used by ``promptcheck import`` on what it wrote); the exit status."""
     problems = _Problems()
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--collect-only", "-q", "--pc-dry-run", "-p", "no:cacheprovider", *args.paths]
+    argv = ["--collect-only", "-q", "--pc-dry-run", "-p", "no:cacheprovider", *paths]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = pytest.main(argv, plugins=[problems])
     for line in problems.lines:
