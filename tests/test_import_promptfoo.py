@@ -4,6 +4,7 @@ verdicts written in its header beforehand (from promptfoo's documented semantics
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -109,6 +110,16 @@ def test_unreadable_config_is_one_line(pytester: pytest.Pytester) -> None:
     assert result.returncode == 1
     assert "promptfooconfig.yaml:" in result.stderr and "Traceback" not in result.stderr
     assert not (pytester.path / "test_promptfooconfig.prompts.yaml").exists()
+
+
+def test_check_without_promptfoo_says_skipped(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+    """--check with no npx on PATH: the import still works and says the comparison was skipped."""
+    copy_fixture("01-inline-prompts", pytester.path, llm_server)
+    command = [sys.executable, "-m", "pytest_promptcheck.cli", "import", "promptfoo", "promptfooconfig.yaml", "--check"]
+    env = {**os.environ, "PATH": str(pytester.path / "no-bin")}
+    result = subprocess.run(command, cwd=pytester.path, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "check skipped: promptfoo is not installed" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="promptfoo (npx promptfoo) is not installed")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 
 from ..errors import SuiteError
 from ..suites.yamlload import LineDict, LineList, load_yaml
@@ -70,6 +71,7 @@ class _Importer:
         self.case_ids: set[str] = set()
         self.judge: str | None = None
         self.models: list[str] = []
+        self.used_vars: set[str] = set()  # every variable the prompts name
 
     def todo(self, line: int, text: str, original: Any = None, path: Path | None = None) -> None:
         shown = "" if original is None else json.dumps(original, ensure_ascii=False, default=str)
@@ -99,11 +101,21 @@ class _Importer:
             suite["defaults"]["threshold"] = defaults["threshold"]
         if not suite["defaults"]:
             del suite["defaults"]
-        suite["cases"] = cases
+        suite["cases"] = self._fill_missing(cases)
         if not suite["prompts"]:
             del suite["prompts"]
         self.out.suite = suite
         return self.out
+
+    def _fill_missing(self, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Nunjucks renders a variable a test leaves out as empty text; Jinja2 here (StrictUndefined)
+        would refuse the case, so such a variable is set to "" in that case, which renders the same."""
+        for case in cases:
+            missing = sorted(self.used_vars - set(case["vars"]) - set(_JINJA.globals))
+            if missing:
+                case["vars"].update(dict.fromkeys(missing, ""))
+                self.out.note(f'variables a test leaves out are set to "" (promptfoo renders them empty): {missing}')
+        return cases
 
     # -- prompts ---------------------------------------------------------------------------------
     def _prompts(self, raw: Any, line: int) -> dict[str, Any]:
@@ -120,8 +132,8 @@ class _Importer:
         taken: set[str] = set()
         for number, (item, item_line) in enumerate(zip(items, lines), start=1):
             for name, prompt in self._prompt(item, item_line, number):
-                variants[unique(name, taken)] = prompt
-                self._check_template(prompt, item_line)
+                if self._check_template(prompt, item_line):
+                    variants[unique(name, taken)] = prompt
         return variants
 
     def _prompt(self, item: Any, line: int, number: int) -> list[tuple[str, Any]]:
@@ -135,6 +147,11 @@ class _Importer:
         if not source.startswith("file://"):
             return [(slug(str(label or f"prompt-{number}"), f"prompt-{number}"), source)]
         ref = source.removeprefix("file://")
+        if any(c in ref for c in "*?["):  # a glob: each file it matches, in name order
+            matches = sorted(self.dir.glob(ref))
+            if not matches:
+                self.todo(line, f"prompt glob {ref!r} matches no file", item)
+            return [p for m in matches for p in self._prompt(f"file://{m.relative_to(self.dir)}", line, number)]
         path = (self.dir / ref.partition(":")[0]).resolve()
         if path.suffix in (".js", ".ts", ".py", ".mjs", ".cjs"):
             self.todo(line, f"prompt function {ref!r} is code; render it yourself or write the prompt out", item)
@@ -171,16 +188,24 @@ class _Importer:
             return None
         return [{str(m["role"]): str(m["content"])} for m in messages]
 
-    def _check_template(self, prompt: Any, line: int) -> None:
-        """Nunjucks and Jinja2 share `{{ var }}`, `{% if %}`, `{% for %}`; filters and syntax that differ are flagged."""
+    def _check_template(self, prompt: Any, line: int) -> bool:
+        """Nunjucks and Jinja2 share `{{ var }}`, filters like `upper`, `{% if %}`, `{% for %}`; a prompt
+        that Jinja2 cannot compile (a Nunjucks-only filter such as `dump`) is left out, as a TODO."""
         texts = [prompt] if isinstance(prompt, str) else [next(iter(m.values())) for m in prompt]
         for text in texts:
             try:
+                self.used_vars.update(jinja2.meta.find_undeclared_variables(_JINJA.parse(text)))
                 _JINJA.from_string(text)
             except jinja2.TemplateError as exc:
-                self.todo(line, f"prompt does not render the same under Jinja2: {exc}")
-            if "| dump" in text or "|dump" in text:
-                self.todo(line, "Nunjucks `dump` filter: write `| tojson` (Jinja2) instead")
+                fix = (
+                    "write `| tojson` (Jinja2) for Nunjucks' `| dump`"
+                    if "dump" in str(exc)
+                    else "rewrite it for Jinja2"
+                )
+                why = str(exc).splitlines()[0].rstrip(".") if str(exc) else type(exc).__name__
+                self.todo(line, f"prompt does not compile under Jinja2 ({why}); {fix}", text)
+                return False
+        return True
 
     # -- providers ---------------------------------------------------------------------------------
     def _models(self, doc: Any) -> list[str]:
@@ -238,6 +263,11 @@ class _Importer:
         return cases
 
     def _test_file(self, ref: str, line: int) -> list[tuple[Any, Path, int]]:
+        if any(c in ref for c in "*?["):  # a glob: each file it matches, in name order
+            matches = sorted(self.dir.glob(ref.removeprefix("file://")))
+            if not matches:
+                self.todo(line, f"tests glob {ref!r} matches no file")
+            return [t for m in matches for t in self._test_file(f"file://{m.relative_to(self.dir)}", line)]
         path = (self.dir / ref.removeprefix("file://")).resolve()
         if path.suffix not in (".csv", ".json", ".jsonl", ".yaml", ".yml"):
             self.todo(line, f"tests file {path.name!r}: only CSV, JSON, JSONL and YAML tests are imported")

@@ -18,9 +18,9 @@ from .result import Todo
 def suite_text(suite: dict[str, Any], source: str, todos: list[Todo], notes: list[str]) -> str:
     lines = [f"# Imported from {source} by `promptcheck import`.", "# Edit freely: this file is now the source."]
     for note in notes:
-        lines.append(f"# note: {note}")
+        lines.append(f"# note: {_one_line(note)}")
     for todo in sorted(todos, key=lambda t: (str(t.source), t.line)):
-        lines.append(f"# TODO {todo.where()}: {todo.text}")
+        lines.append(f"# TODO {todo.where()}: {_one_line(todo.text)}")
         if todo.original:
             lines.append(f"#   was: {_one_line(todo.original)}")
     return "\n".join(lines) + "\n" + dump(suite)
