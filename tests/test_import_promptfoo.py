@@ -131,3 +131,34 @@ def test_rendering_matches_promptfoo(pytester: pytest.Pytester, llm_server: LLMS
     if "check skipped" in result.stdout:
         pytest.skip("npx is here but promptfoo is not installed")
     assert "are the same in both tools" in result.stdout, result.stdout
+
+
+ODD = """\
+prompts: {raw: 'Hi {{x}}', label: only}
+providers:
+  - {label: nameless}
+  - openai:chat:m: {config: null}
+defaultTest: file://missing.yaml
+tests:
+  - vars: file://vars.yaml
+  - vars: {x: 1}
+    threshold: high
+    assert:
+      - type: contains
+        value: {a: 1}
+      - 42
+  - description: single
+    vars: {x: y}
+    assert: {type: contains, value: y}
+"""
+
+
+def test_odd_shapes_are_todos_not_tracebacks(pytester: pytest.Pytester) -> None:
+    """Parts of unexpected shape (missing files, a non-number threshold, a bare assertion) are TODOs."""
+    (pytester.path / "promptfooconfig.yaml").write_text(ODD, encoding="utf-8")
+    result = promptcheck(pytester.path, "promptfoo", "promptfooconfig.yaml")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in (3, 5, 7, 9, 11, 13):
+        assert f"promptfooconfig.yaml:{line}: TODO" in result.stdout, (line, result.stdout)
+    assert "3 case(s), 1 prompt variant(s), 1 model(s)" in result.stdout

@@ -71,6 +71,13 @@ def _cmd_promptfoo(args: argparse.Namespace) -> int:
     except (ImportProblem, TomlProblem, OSError) as exc:
         print(f"promptcheck import promptfoo: {exc}", file=sys.stderr)
         return 1
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape no importer branch expected
+        print(
+            f"promptcheck import promptfoo: {config} has a part this importer cannot read ({exc!r}); "
+            "simplify that part or report it with the config",
+            file=sys.stderr,
+        )
+        return 1
     status = _report(imported, suite, pyproject, args)
     if args.check:
         print(import_check.compare(config, suite))

@@ -225,7 +225,11 @@ class _Importer:
         raw = doc.get("defaultTest")
         line = _key_line(doc, "defaultTest", 1)
         if isinstance(raw, str) and raw.startswith("file://"):
-            raw = _load((self.dir / raw.removeprefix("file://")).resolve())
+            try:
+                raw = _load((self.dir / raw.removeprefix("file://")).resolve())
+            except ImportProblem as exc:
+                self.todo(line, f"defaultTest: {exc}", raw)
+                return {}
         if raw is None:
             return {}
         if not isinstance(raw, dict):
@@ -235,7 +239,7 @@ class _Importer:
         grader = options.get("provider") if isinstance(options, dict) else None
         if grader is not None:
             self.judge = self._grader(grader, _key_line(raw, "options", line))
-        out: dict[str, Any] = {"vars": dict(raw.get("vars") or {})}
+        out: dict[str, Any] = {"vars": self._vars(raw.get("vars"), line, self.path)}
         out["assert"] = self._asserts(raw.get("assert"), _key_line(raw, "assert", line), self.path)
         if raw.get("threshold") is not None:
             out["threshold"] = raw["threshold"]
@@ -295,14 +299,17 @@ class _Importer:
         known = {"description", "vars", "assert", "threshold", "metadata", "options", "providers"}
         self._unknown_test_keys(test, line, path, known)
         self._options(test.get("options") or {}, line, path, set())
-        variables = {**defaults.get("vars", {}), **dict(test.get("vars") or {})}
+        variables = {**defaults.get("vars", {}), **self._vars(test.get("vars"), line, path)}
         variables = {k: self._var(v, line, path) for k, v in variables.items()}
         base: dict[str, Any] = {}
         if test.get("description"):
             base["description"] = str(test["description"])
         asserts = self._asserts(test.get("assert"), _key_line(test, "assert", line), path)
-        if test.get("threshold") is not None:
-            base["threshold"] = float(test["threshold"])
+        threshold = test.get("threshold")
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold <= 1:
+            base["threshold"] = float(threshold)
+        elif threshold is not None:
+            self.todo(_key_line(test, "threshold", line), "threshold is not a number from 0 to 1", threshold, path)
         tags = self._tags(test.get("metadata"))
         if tags:
             base["tags"] = tags
@@ -317,6 +324,21 @@ class _Importer:
                 case["assert"] = asserts
             cases.append(case)
         return cases
+
+    def _vars(self, raw: Any, line: int, path: Path) -> dict[str, Any]:
+        """A test's vars: a mapping, or a file:// YAML/JSON file holding one."""
+        if isinstance(raw, str) and raw.startswith("file://"):
+            try:
+                raw = _load((path.parent / raw.removeprefix("file://")).resolve())
+            except ImportProblem as exc:
+                self.todo(line, f"vars: {exc}", raw, path)
+                return {}
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.todo(line, "vars is not a mapping of names to values", raw, path)
+            return {}
+        return {str(k): v for k, v in raw.items()}
 
     def _var(self, value: Any, line: int, path: Path) -> Any:
         if isinstance(value, str) and value.startswith("file://"):
@@ -373,6 +395,8 @@ class _Importer:
         """Our assert items: a bare name (``is_json``) or a ``{name: argument, modifiers...}`` mapping."""
         if not raw:
             return []
+        if isinstance(raw, dict):  # one assertion written without its list
+            raw = [raw]
         out: list[Any] = []
         for spec, spec_line in zip(raw, _lines(raw, line)):
             spec_line = getattr(spec, "line", spec_line)
