@@ -162,3 +162,15 @@ def test_odd_shapes_are_todos_not_tracebacks(pytester: pytest.Pytester) -> None:
     for line in (3, 5, 7, 9, 11, 13):
         assert f"promptfooconfig.yaml:{line}: TODO" in result.stdout, (line, result.stdout)
     assert "3 case(s), 1 prompt variant(s), 1 model(s)" in result.stdout
+
+
+def test_a_taken_model_name_gets_a_suffix(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+    """A provider whose name is already a different model in pyproject.toml becomes `local-2`; the suite uses it."""
+    copy_fixture("01-inline-prompts", pytester.path, llm_server)
+    mine = '[tool.promptcheck.model.local]\nprovider = "python"\nfunction = "app:run"  # ours\n'
+    (pytester.path / "pyproject.toml").write_text(mine, encoding="utf-8")
+    result = promptcheck(pytester.path, "promptfoo", "promptfooconfig.yaml", "--no-lint")
+    assert result.returncode == 0, result.stderr
+    after = (pytester.path / "pyproject.toml").read_text(encoding="utf-8")
+    assert after.startswith(mine) and "[tool.promptcheck.model.local-2]" in after
+    assert "    - local-2\n" in (pytester.path / "test_promptfooconfig.prompts.yaml").read_text(encoding="utf-8")
