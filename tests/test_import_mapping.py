@@ -60,3 +60,19 @@ def test_importers_import_no_pytest_and_no_plugin() -> None:
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                 assert not any(n == "pytest" or n.startswith(("pytest.", "_pytest")) for n in names), module
                 assert not any(n.split(".")[0] in ("plugin", "items", "listeners") for n in names), module
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "entry"),
+    [
+        ("javascript", "output.length < 10", {"length": {"max": 9}}),
+        ("javascript", "return output.includes('ok');", {"contains": "ok"}),
+        ("javascript", "!output.toLowerCase().includes('no')", {"icontains": "no", "not": True}),
+        ("not-javascript", "!output.includes('a')", {"contains": "a"}),  # two negations cancel
+        ("javascript", "output.startsWith('a.b')", {"regex": r"^a\.b"}),
+    ],
+)
+def test_javascript_one_liners(kind: str, code: str, entry: dict[str, object]) -> None:
+    """The JavaScript one-liners with a plain equivalent map to it (approximated: JS string semantics)."""
+    (mapped,) = map_assertion({"type": kind, "value": code}, None)
+    assert (mapped.entry, mapped.status) == (entry, APPROXIMATED)

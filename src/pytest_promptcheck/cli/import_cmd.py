@@ -18,7 +18,6 @@ from typing import Any
 
 from ..importers.openai_evals import EVALS, SampleProblem, import_openai_evals
 from ..importers.promptfoo import ImportProblem, import_promptfoo
-from ..importers.promptfoo_providers import ADAPTERS
 from ..importers.result import Imported, slug
 from ..importers.suite_text import suite_text
 from ..importers.toml_tables import TomlProblem, appended, existing_models
@@ -65,7 +64,7 @@ def _cmd_promptfoo(args: argparse.Namespace) -> int:
         suite, pyproject = _targets(args, config)
         text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
         imported = import_promptfoo(config, pyproject.parent.resolve(), existing_models(text))
-        extra = {pyproject.parent / name: body for name, body in imported.files.items() if name == ADAPTERS}
+        extra = {pyproject.parent / name: body for name, body in imported.files.items()}  # modules beside it
         _write(imported, suite, config, extra)
         pyproject.write_text(appended(text, imported.models, config.name), encoding="utf-8")
     except (ImportProblem, TomlProblem, OSError) as exc:

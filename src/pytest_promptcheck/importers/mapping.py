@@ -78,15 +78,32 @@ def _bound(name: str) -> Callable[[Any, Any], list[dict[str, Any]]]:
     return build
 
 
-def _python(value: Any, threshold: Any) -> list[dict[str, Any]]:
-    # Only a function in a file maps: ours is `python: module:function`, called (output, context) like
-    # promptfoo's get_assert; an inline expression is Python source we would have to wrap.
-    ref = value.removeprefix("file://") if isinstance(value, str) and value.startswith("file://") else ""
-    path, _, function = ref.partition(":")
-    if not path.endswith(".py"):
-        raise Unmappable("an inline Python expression; move it to a function in a file and use `python: module:fn`")
-    module = path.removesuffix(".py").removeprefix("./").replace("/", ".")
-    return [{"python": f"{module}:{function or 'get_assert'}"}]
+_JS_STRING = r"""(?P<q>['"])(?P<text>[^'"\\]*)(?P=q)"""  # a quoted JS string without escapes
+_JS_CALL = re.compile(r"^(!?)output(\.toLowerCase\(\))?\.(includes|startsWith|endsWith)\(" + _JS_STRING + r"\)$")
+_JS_LENGTH = re.compile(r"^output\.length\s*(<=|<|>=|>)\s*(\d+)$")
+
+
+def _javascript(value: Any, threshold: Any) -> list[dict[str, Any]]:
+    """The few JavaScript one-liners with a plain equivalent; any other code is unmappable."""
+    code = value.strip().removeprefix("return ").rstrip(";").strip() if isinstance(value, str) else ""
+    length = _JS_LENGTH.match(code)
+    if length:
+        op, n = length.group(1), int(length.group(2))
+        bound = {"<=": {"max": n}, "<": {"max": n - 1}, ">=": {"min": n}, ">": {"min": n + 1}}[op]
+        return [{"length": bound}]
+    call = _JS_CALL.match(code)
+    if not call or (call.group(2) and call.group("text") != call.group("text").lower()):
+        raise Unmappable("JavaScript code; write it as a `python:` check (module:function)")
+    bang, lower, method, text = call.group(1), call.group(2), call.group(3), call.group("text")
+    if method == "includes":
+        entry: dict[str, Any] = {"icontains" if lower else "contains": text}
+    elif method == "startsWith":
+        entry = {"regex": "(?i)^" + re.escape(text)} if lower else {"regex": "^" + re.escape(text)}
+    else:
+        entry = {"regex": ("(?i)" if lower else "") + re.escape(text) + r"\Z"}
+    if bang:
+        entry["not"] = True
+    return [entry]
 
 
 # type -> (status, builder(value, threshold) -> our entries, note)
@@ -108,7 +125,7 @@ _SIMPLE: dict[str, tuple[str, Builder, str]] = {
     "latency": (MAPPED, _bound("latency_ms"), ""),
     "cost": (MAPPED, _bound("cost"), ""),
     "finish-reason": (MAPPED, lambda v, t: [{"finish_reason": _text(v)}], ""),
-    "python": (APPROXIMATED, _python, "our context argument differs from promptfoo's"),
+    "javascript": (APPROXIMATED, _javascript, "a JavaScript one-liner read as its plain equivalent"),
 }
 # Model-graded types become a judge with a rubric; the grader prompt differs from promptfoo's.
 _GRADED = {
@@ -119,7 +136,7 @@ _GRADED = {
     "answer-relevance": "The output answers the question that was asked.",
 }
 UNSUPPORTED_TYPES = (
-    "javascript", "webhook", "moderation", "classifier", "perplexity", "rouge-n", "bleu", "select-best",
+    "webhook", "moderation", "classifier", "perplexity", "rouge-n", "bleu", "select-best",
     "is-sql", "contains-sql", "is-xml", "contains-xml", "is-html", "contains-html", "is-valid-openai-tools-call",
 )  # fmt: skip
 
@@ -127,7 +144,6 @@ UNSUPPORTED_TYPES = (
 def map_assertion(spec: dict[str, Any], judge_model: str | None) -> list[Mapped]:
     """Our assert entries for one promptfoo assertion (not ``assert-set``; the importer handles it)."""
     kind = str(spec.get("type", ""))
-    negate = kind.startswith("not-")
     base = kind.removeprefix("not-")
     value, threshold = spec.get("value"), spec.get("threshold")
     entries: list[dict[str, Any]]
@@ -150,16 +166,20 @@ def map_assertion(spec: dict[str, Any], judge_model: str | None) -> list[Mapped]
             return [Mapped(None, UNSUPPORTED, f"assertion type {kind!r} {why}")]
     except Unmappable as exc:
         return [Mapped(None, UNSUPPORTED, f"assertion {kind!r}: {exc}")]
-    out = []
-    for entry in entries:
-        if negate:
-            entry["not"] = True
-        if spec.get("weight") is not None and spec.get("weight") != 1:
-            entry["weight"] = float(spec["weight"])
-        if spec.get("metric"):
-            entry["message"] = str(spec["metric"])
-        out.append(Mapped(entry, status, note))
-    return out
+    return [Mapped(with_modifiers(entry, spec), status, note) for entry in entries]
+
+
+def with_modifiers(entry: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with the promptfoo assertion's ``not-`` prefix, ``weight`` and ``metric`` (as message)."""
+    if str(spec.get("type", "")).startswith("not-"):
+        entry["not"] = not entry.get("not", False)  # `not-javascript: !output.includes(..)` cancels out
+    if not entry.get("not", True):
+        del entry["not"]
+    if spec.get("weight") is not None and spec.get("weight") != 1:
+        entry["weight"] = float(spec["weight"])
+    if spec.get("metric"):
+        entry["message"] = str(spec["metric"])
+    return entry
 
 
 def expected_column(text: str) -> dict[str, Any]:

@@ -17,11 +17,13 @@ import jinja2
 import jinja2.meta
 
 from ..errors import SuiteError
-from ..suites.yamlload import LineDict, LineList, load_yaml
-from .mapping import APPROXIMATED, UNSUPPORTED, map_assertion
+from ..suites.yamlload import load_yaml
+from .promptfoo_asserts import AssertionsMixin
 from .promptfoo_providers import ProviderMapper, read_providers
 from .promptfoo_tests import csv_tests, expand
+from .python_checks import ChecksModule
 from .result import Imported, slug, unique
+from .yaml_lines import key_line, lines_of
 
 _TEXT_PROMPTS = (".txt", ".md", ".j2", ".prompt", ".jinja")
 _KNOWN_TOP = {"description", "prompts", "providers", "tests", "defaultTest", "scenarios", "redteam", "outputPath"}
@@ -54,15 +56,7 @@ def _load(path: Path) -> Any:
         raise ImportProblem(str(exc.problems[0]) if exc.problems else str(exc)) from None
 
 
-def _lines(seq: Any, line: int) -> list[int]:
-    return list(seq.item_lines) if isinstance(seq, LineList) else [line] * len(seq)
-
-
-def _key_line(mapping: Any, key: str, default: int) -> int:
-    return mapping.key_lines.get(key, default) if isinstance(mapping, LineDict) else default
-
-
-class _Importer:
+class _Importer(AssertionsMixin):
     def __init__(self, config_path: Path, project_dir: Path, existing_models: dict[str, Any]) -> None:
         self.path = config_path
         self.dir = config_path.parent
@@ -72,10 +66,8 @@ class _Importer:
         self.judge: str | None = None
         self.models: list[str] = []
         self.used_vars: set[str] = set()  # every variable the prompts name
-
-    def todo(self, line: int, text: str, original: Any = None, path: Path | None = None) -> None:
-        shown = "" if original is None else json.dumps(original, ensure_ascii=False, default=str)
-        self.out.todo(path or self.path, line, text, shown)
+        self.project_dir = project_dir
+        self.checks = ChecksModule()
 
     def run(self) -> Imported:
         doc = _load(self.path)
@@ -83,18 +75,18 @@ class _Importer:
             raise ImportProblem(f"{self.path}: a promptfoo config is a mapping with prompts, providers and tests")
         for key in doc:
             if key not in _KNOWN_TOP:
-                self.todo(_key_line(doc, key, 1), f"top-level key {key!r} is not imported", doc[key])
+                self.todo(key_line(doc, key, 1), f"top-level key {key!r} is not imported", doc[key])
         for key in ("redteam", "scenarios", "extensions", "nunjucksFilters", "derivedMetrics"):
             if key in doc:
-                self.todo(_key_line(doc, key, 1), f"`{key}` has no equivalent here", doc[key])
+                self.todo(key_line(doc, key, 1), f"`{key}` has no equivalent here", doc[key])
         suite: dict[str, Any] = {}
         if doc.get("description"):
             suite["description"] = str(doc["description"])
-        suite["prompts"] = self._prompts(doc.get("prompts"), _key_line(doc, "prompts", 1))
+        suite["prompts"] = self._prompts(doc.get("prompts"), key_line(doc, "prompts", 1))
         models = self.models = self._models(doc)
         defaults = self._default_test(doc)
         suite["defaults"] = {"models": models} if models else {}
-        cases = self._tests(doc.get("tests"), _key_line(doc, "tests", 1), defaults)
+        cases = self._tests(doc.get("tests"), key_line(doc, "tests", 1), defaults)
         if defaults.get("assert"):
             suite["defaults"]["assert"] = defaults["assert"]
         if defaults.get("threshold") is not None:
@@ -124,10 +116,10 @@ class _Importer:
             return {}
         if isinstance(raw, dict) and not {"raw", "id"} & set(raw):  # {file://path: label}
             items: list[Any] = [{"id": k, "label": v} for k, v in raw.items()]
-            lines = [_key_line(raw, k, line) for k in raw]
+            lines = [key_line(raw, k, line) for k in raw]
         else:
             items = raw if isinstance(raw, list) else [raw]
-            lines = _lines(raw, line) if isinstance(raw, list) else [line]
+            lines = lines_of(raw, line) if isinstance(raw, list) else [line]
         variants: dict[str, Any] = {}
         taken: set[str] = set()
         for number, (item, item_line) in enumerate(zip(items, lines), start=1):
@@ -214,7 +206,7 @@ class _Importer:
             self.todo(1, "the config has no providers; define a model in [tool.promptcheck.model.NAME]")
             return []
         names = []
-        for provider in read_providers(raw, _key_line(doc, "providers", 1)):
+        for provider in read_providers(raw, key_line(doc, "providers", 1)):
             name = self.providers.add(provider)
             if name is not None and name not in names:
                 names.append(name)
@@ -223,7 +215,7 @@ class _Importer:
     # -- tests -------------------------------------------------------------------------------------
     def _default_test(self, doc: Any) -> dict[str, Any]:
         raw = doc.get("defaultTest")
-        line = _key_line(doc, "defaultTest", 1)
+        line = key_line(doc, "defaultTest", 1)
         if isinstance(raw, str) and raw.startswith("file://"):
             try:
                 raw = _load((self.dir / raw.removeprefix("file://")).resolve())
@@ -238,9 +230,9 @@ class _Importer:
         options = raw.get("options") or {}
         grader = options.get("provider") if isinstance(options, dict) else None
         if grader is not None:
-            self.judge = self._grader(grader, _key_line(raw, "options", line))
+            self.judge = self._grader(grader, key_line(raw, "options", line))
         out: dict[str, Any] = {"vars": self._vars(raw.get("vars"), line, self.path)}
-        out["assert"] = self._asserts(raw.get("assert"), _key_line(raw, "assert", line), self.path)
+        out["assert"] = self._asserts(raw.get("assert"), key_line(raw, "assert", line), self.path)
         if raw.get("threshold") is not None:
             out["threshold"] = raw["threshold"]
         self._unknown_test_keys(raw, line, self.path, {"vars", "assert", "options", "threshold", "metadata"})
@@ -254,7 +246,7 @@ class _Importer:
     def _tests(self, raw: Any, line: int, defaults: dict[str, Any]) -> list[dict[str, Any]]:
         cases: list[dict[str, Any]] = []
         items = raw if isinstance(raw, list) else [raw] if raw is not None else []
-        for item, item_line in zip(items, _lines(raw, line) if isinstance(raw, list) else [line]):
+        for item, item_line in zip(items, lines_of(raw, line) if isinstance(raw, list) else [line]):
             if isinstance(item, str) and item.startswith("file://"):
                 for test, path, test_line in self._test_file(item, item_line):
                     cases.extend(self._case(test, test_line, path, defaults))
@@ -304,12 +296,12 @@ class _Importer:
         base: dict[str, Any] = {}
         if test.get("description"):
             base["description"] = str(test["description"])
-        asserts = self._asserts(test.get("assert"), _key_line(test, "assert", line), path)
+        asserts = self._asserts(test.get("assert"), key_line(test, "assert", line), path)
         threshold = test.get("threshold")
         if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold <= 1:
             base["threshold"] = float(threshold)
         elif threshold is not None:
-            self.todo(_key_line(test, "threshold", line), "threshold is not a number from 0 to 1", threshold, path)
+            self.todo(key_line(test, "threshold", line), "threshold is not a number from 0 to 1", threshold, path)
         tags = self._tags(test.get("metadata"))
         if tags:
             base["tags"] = tags
@@ -383,56 +375,9 @@ class _Importer:
     def _unknown_test_keys(self, test: Any, line: int, path: Path, known: set[str]) -> None:
         for key in test:
             if key not in known:
-                self.todo(_key_line(test, key, line), f"test key {key!r} is not imported", test[key], path)
+                self.todo(key_line(test, key, line), f"test key {key!r} is not imported", test[key], path)
 
     def _options(self, options: Any, line: int, path: Path, handled: set[str]) -> None:
         for key in options if isinstance(options, dict) else []:
             if key not in handled:
-                self.todo(_key_line(options, key, line), f"test option {key!r} is not imported", options[key], path)
-
-    # -- assertions --------------------------------------------------------------------------------
-    def _asserts(self, raw: Any, line: int, path: Path) -> list[Any]:
-        """Our assert items: a bare name (``is_json``) or a ``{name: argument, modifiers...}`` mapping."""
-        if not raw:
-            return []
-        if isinstance(raw, dict):  # one assertion written without its list
-            raw = [raw]
-        out: list[Any] = []
-        for spec, spec_line in zip(raw, _lines(raw, line)):
-            spec_line = getattr(spec, "line", spec_line)
-            if not isinstance(spec, dict):
-                self.todo(spec_line, "an assertion that is not a mapping is not imported", spec, path)
-                self.out.counts[UNSUPPORTED] += 1
-                continue
-            if spec.get("type") == "assert-set":
-                out.extend(self._assert_set(spec, spec_line, path))
-                continue
-            results = map_assertion(dict(spec), self.judge)
-            self.out.counts[results[0].status] += 1  # one promptfoo assertion, however many of ours
-            for mapped in results:
-                if mapped.entry is None:
-                    self.todo(spec_line, mapped.note, dict(spec), path)
-                    continue
-                if mapped.status == APPROXIMATED:
-                    self.out.note(f"{spec.get('type')}: {mapped.note}")
-                if "judge" in mapped.entry and "model" not in mapped.entry["judge"] and self.models:
-                    mapped.entry["judge"]["model"] = self.models[0]  # promptfoo would default to an OpenAI grader
-                    self.todo(
-                        spec_line, f"no grader given (defaultTest.options.provider): graded by {self.models[0]!r}"
-                    )
-                entry = mapped.entry
-                out.append(next(iter(entry)) if len(entry) == 1 and next(iter(entry.values())) is None else entry)
-        return out
-
-    def _assert_set(self, spec: Any, line: int, path: Path) -> list[Any]:
-        inner = self._asserts(spec.get("assert"), _key_line(spec, "assert", line), path)
-        weight = float(spec.get("weight", 1) or 1)
-        if spec.get("threshold") is not None:
-            self.todo(line, f"assert-set threshold {spec['threshold']} is not kept: each of its assertions must pass")
-            self.out.counts[APPROXIMATED] += 1
-        if weight == 1:
-            return inner
-        entries: list[dict[str, Any]] = [{item: None} if isinstance(item, str) else item for item in inner]
-        for entry in entries:  # the set's weight shared among its members
-            entry["weight"] = entry.get("weight", 1.0) * weight / max(len(entries), 1)
-        return entries
+                self.todo(key_line(options, key, line), f"test option {key!r} is not imported", options[key], path)
