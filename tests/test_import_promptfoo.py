@@ -174,3 +174,35 @@ def test_a_taken_model_name_gets_a_suffix(pytester: pytest.Pytester, llm_server:
     after = (pytester.path / "pyproject.toml").read_text(encoding="utf-8")
     assert after.startswith(mine) and "[tool.promptcheck.model.local-2]" in after
     assert "    - local-2\n" in (pytester.path / "test_promptfooconfig.prompts.yaml").read_text(encoding="utf-8")
+
+
+ELSEWHERE = """\
+prompts: ['{{payload}}']
+providers: [file://provider.py]
+tests:
+  - vars: {payload: '{"a": 1}'}
+    assert:
+      - {type: is-json, value: file://schema.json}
+      - {type: python, value: file://checks.py}
+  - vars: {payload: '{"b": 1}'}
+    assert:
+      - {type: is-json, value: file://schema.json}
+"""
+
+
+def test_out_folder_elsewhere(pytester: pytest.Pytester) -> None:
+    """--out another folder: schemas are read into the suite, python files are found from there."""
+    files = {
+        "promptfooconfig.yaml": ELSEWHERE,
+        "schema.json": '{"type": "object", "required": ["a"]}',
+        "checks.py": "def get_assert(output, context):\n    return context['vars']['payload'] == output\n",
+        "provider.py": "def call_api(prompt, options, context):\n    return {'output': prompt}\n",
+    }
+    for name, text in files.items():
+        (pytester.path / name).write_text(text, encoding="utf-8")
+    result = promptcheck(pytester.path, "promptfoo", "promptfooconfig.yaml", "--out", "suites")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "required:" in (pytester.path / "suites" / "test_promptfooconfig.prompts.yaml").read_text()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    run = subprocess.run(command, cwd=pytester.path / "suites", capture_output=True, text=True, timeout=120)
+    assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr

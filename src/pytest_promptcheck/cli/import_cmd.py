@@ -114,10 +114,10 @@ def _report(imported: Imported, suite: Path, pyproject: Path, args: argparse.Nam
     )
     if args.no_lint:
         return 0
-    here = Path.cwd()
+    here, target = Path.cwd(), str(suite.resolve())
     os.chdir(pyproject.parent)  # the project's config and rootdir, as a test run sees them
     try:
-        return lint.run([str(suite.resolve())])
+        return lint.run([target])
     finally:
         os.chdir(here)
 

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import SuiteError
+from ..suites.yamlload import load_yaml
 from .mapping import APPROXIMATED, UNSUPPORTED, map_assertion, with_modifiers
 from .python_checks import MODULE as CHECKS
 from .python_checks import BadCheck, ChecksModule
@@ -62,8 +64,22 @@ class AssertionsMixin:
                         spec_line, f"no grader given (defaultTest.options.provider): graded by {self.models[0]!r}"
                     )
                 entry = mapped.entry
+                if isinstance(entry.get("json_schema"), str) and not self._inline_schema(entry, spec_line, path):
+                    continue
                 out.append(next(iter(entry)) if len(entry) == 1 and next(iter(entry.values())) is None else entry)
         return out
+
+    def _inline_schema(self, entry: dict[str, Any], line: int, path: Path) -> bool:
+        """A ``file://`` schema is read into the suite: its path was relative to the config, not the suite."""
+        file = (path.parent / entry["json_schema"]).resolve()
+        try:
+            text = file.read_text(encoding="utf-8")
+            schema = json.loads(text) if file.suffix == ".json" else load_yaml(text, file)
+        except (OSError, ValueError, SuiteError) as exc:
+            self.todo(line, f"schema file {entry['json_schema']!r} cannot be read ({exc})", path=path)
+            return False
+        entry["json_schema"] = schema
+        return True
 
     def _python(self, spec: Any, line: int, path: Path) -> list[Any]:
         """A python assertion: inline code or ``file://checks.py[:function]``, via promptfoo_checks.py."""

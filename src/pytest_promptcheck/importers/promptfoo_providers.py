@@ -148,6 +148,11 @@ class ProviderMapper:
             return None
         params = {k: v for k, v in provider.config.items() if isinstance(k, str)}
         relative = Path(os.path.relpath(path, self.project_dir))
+        if arity == 2 and relative.parts[0] == "..":
+            self.out.todo(
+                self.config_path, provider.line, f"python provider {ref!r} is outside the project; move it in"
+            )
+            return None
         if arity == 2:  # already (messages, params)
             module = ".".join(relative.with_suffix("").parts)
             fields: dict[str, Any] = {"provider": "python", "function": f"{module}:{function}"}
