@@ -233,8 +233,11 @@ class _Importer(AssertionsMixin):
             self.judge = self._grader(grader, key_line(raw, "options", line))
         out: dict[str, Any] = {"vars": self._vars(raw.get("vars"), line, self.path)}
         out["assert"] = self._asserts(raw.get("assert"), key_line(raw, "assert", line), self.path)
-        if raw.get("threshold") is not None:
-            out["threshold"] = raw["threshold"]
+        threshold = raw.get("threshold")
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold <= 1:
+            out["threshold"] = float(threshold)
+        elif threshold is not None:
+            self.todo(key_line(raw, "threshold", line), "defaultTest threshold is not a number from 0 to 1", threshold)
         self._unknown_test_keys(raw, line, self.path, {"vars", "assert", "options", "threshold", "metadata"})
         self._options(options, line, self.path, {"provider"})
         return out
