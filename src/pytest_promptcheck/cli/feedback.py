@@ -26,7 +26,11 @@ _PROGRESS_EVERY = 500
 
 
 def register(commands: Any) -> None:
-    feedback = commands.add_parser("import-feedback", help="turn feedback rows (JSONL) into cases of a suite")
+    """``import-feedback``, kept as the alias of ``import feedback`` (:mod:`.import_cmd`)."""
+    arguments(commands.add_parser("import-feedback", help="the same as `promptcheck import feedback`"))
+
+
+def arguments(feedback: argparse.ArgumentParser) -> None:
     feedback.add_argument("feedback", metavar="FEEDBACK.jsonl", help="one JSON object per line")
     feedback.add_argument("--into", required=True, metavar="FILE", help="the suite file to append the cases to")
     feedback.set_defaults(handler=_cmd_import)

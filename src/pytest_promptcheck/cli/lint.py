@@ -71,10 +71,15 @@ def register(commands: Any) -> None:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
+    return run(args.paths)
+
+
+def run(paths: list[str]) -> int:
+    """Lint ``paths`` (also used by ``promptcheck import`` on what it wrote); the exit status."""
     problems = _Problems()
     out, err = io.StringIO(), io.StringIO()
     argv = ["--collect-only", "-q", "--pc-dry-run", "--pc-lint", "--noconftest", "-o", "addopts=", "-o", "pythonpath=",
-            "-o", "python_files=", "-p", "no:cacheprovider", *args.paths]  # fmt: skip
+            "-o", "python_files=", "-p", "no:cacheprovider", *paths]  # fmt: skip
     saved = sys.path[:]
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]  # `python -m` puts the cwd first
     try:

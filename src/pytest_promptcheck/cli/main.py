@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import add, diff, export, feedback, lineage, lint, report, runs
+from . import add, diff, export, feedback, import_cmd, lineage, lint, report, runs
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -20,7 +20,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="promptcheck", description="pytest-promptcheck debugging tools")
     parser.add_argument("--runs", metavar="DIR", help="the run records folder (default: from pyproject.toml)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (export, lint, add, feedback, runs, diff, report, lineage):  # the order of `promptcheck --help`
+    for module in (
+        export,
+        lint,
+        add,
+        import_cmd,
+        feedback,
+        runs,
+        diff,
+        report,
+        lineage,
+    ):  # the order of `promptcheck --help`
         module.register(commands)
     return parser
 

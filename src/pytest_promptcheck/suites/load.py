@@ -81,6 +81,8 @@ class _SuiteLoader:
         cases = [self._case(raw, defaults) for raw in doc.get("cases", [])]
         for ref, ref_line in self._cases_from_refs(doc):
             cases.extend(self._cases_from(ref, ref_line, defaults))
+        if not variants:
+            variants = self._rows_variant(doc, cases)
         self._check_unique(cases)
         self._check_fan_out(cases, len(variants))
         if not cases and not self.problems:
@@ -113,10 +115,17 @@ class _SuiteLoader:
                 variants.append(PromptVariant(name, _messages(prompt), prompts.key_lines[name]))
         if "prompts_from" in doc:
             variants.extend(self._prompts_from(doc["prompts_from"], doc.key_lines["prompts_from"], variants))
-        if not variants and not self.problems:
-            self.problem(doc.line, "the suite has no prompts; add `prompts:` (name: template) or `prompts_from:`")
         self._fail_if_problems()
         return variants
+
+    def _rows_variant(self, doc: LineDict, cases: list[Case]) -> list[PromptVariant]:
+        """A suite without prompts is valid when every case brings its own ``messages`` (cases_from rows)."""
+        if cases and all(case.messages for case in cases):
+            return [PromptVariant("messages", (), doc.line)]
+        if not self.problems:
+            self.problem(doc.line, "the suite has no prompts; add `prompts:` (name: template) or `prompts_from:`")
+        self._fail_if_problems()
+        return []
 
     def _prompts_from(self, folder: str, line: int, existing: list[PromptVariant]) -> list[PromptVariant]:
         root = (self.dir / folder).resolve()
@@ -181,6 +190,7 @@ class _SuiteLoader:
             threshold=merged.get("threshold"),
             description=merged.get("description"),
             source=source,
+            messages=_messages(raw["messages"]) if "messages" in raw else None,
         )
 
     def _check_tags(self, tags: Any, case_id: str | None, path: Path | None = None) -> None:
@@ -235,7 +245,7 @@ class _SuiteLoader:
             self.problem(bad_line, message, path=file)
         cases = []
         for row_line, row in rows:
-            problems = validate_document(row, file, subschema="case")
+            problems = validate_document(row, file, subschema="row")
             if problems:
                 for p in problems:
                     self.problem(row_line, p.message, path=file)
@@ -297,6 +307,10 @@ class _SuiteLoader:
         for case in cases:
             case_bindings = bindings(case)
             for variant in variants:
+                if case.messages:  # a row's own messages: literal text, the same under every variant
+                    own = tuple({"role": m.role, "content": m.content} for m in case.messages)
+                    rendered[(case.id, variant.name)] = tuple(own for _ in case_bindings)
+                    continue
                 if variant.name in broken:
                     continue
                 try:

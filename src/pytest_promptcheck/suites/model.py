@@ -74,6 +74,8 @@ class Case:
     threshold: float | None = None
     description: str | None = None
     source: Path | None = None  # the cases_from file the case came from, when not the suite itself
+    # A cases_from row's own chat messages, sent as they are instead of every prompt variant.
+    messages: tuple[MessageTemplate, ...] | None = None
 
 
 @dataclass(frozen=True)
