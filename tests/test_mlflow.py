@@ -170,3 +170,15 @@ def test_mlflow_options_without_the_flag_and_a_missing_extra(
         ["*--pc-mlflow requires optional dependencies. Install with: pip install 'pytest-promptcheck?mlflow?'"]
     )
     assert not (pytester.path / ".promptcheck").exists()
+
+
+def test_xdist_logs_one_run_from_the_controller(
+    pytester: pytest.Pytester, project: PromptProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With -n 2 the workers log nothing: one MLflow run holds every item's numbers."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    two_models(pytester, project)
+    uri = (pytester.path / "mlruns").as_uri()
+    pytester.runpytest_subprocess("-n", "2", "--pc-mlflow", "--pc-mlflow-uri", uri).assert_outcomes(passed=2, failed=2)
+    metrics = only_run(uri).data.metrics  # only_run: exactly one run
+    assert (metrics["model/base/judged"], metrics["model/tuned/judged"]) == (2, 2)
