@@ -83,7 +83,12 @@ def test_a_run_is_logged_to_sqlite_and_read_back(pytester: pytest.Pytester, proj
     assert metrics["model/base/pass_rate_low"] < 0.5 < metrics["model/base/pass_rate_high"]
     assert metrics["tag/billing/tuned/pass_rate"] == 1.0 and metrics["tag/security/base/pass_rate"] == 0.0
     assert "model/tuned/latency_p95_ms" in metrics and "model/tuned/consistency" not in metrics  # no repeats
-    assert metrics["gate/pass"] in (0.0, 1.0) and tags["promptcheck.gate.verdict"] in ("pass", "inconclusive")
+    assert (metrics["gate/pass"], tags["promptcheck.gate.verdict"], tags["promptcheck.exit_status"]) == (
+        1.0,
+        "pass",
+        "1",
+    )
+    assert metrics["gate/delta_low"] < 0 < metrics["gate/delta_high"]
     assert (params["models"], params["baseline"], params["candidate"], params["seed"]) == (
         "base,tuned",
         "base",
