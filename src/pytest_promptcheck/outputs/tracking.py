@@ -11,14 +11,17 @@ Keys (``<m>``: a model, ``<t>``: a case tag)::
 
     params   models, suites, seed, repeat, baseline, candidate, gate/<key>, gate/enforced,
              model/<m>/provider, model/<m>/served, model/<m>/params
-    metrics  model/<m>/pass_rate (+ _low, _high: the Wilson 95% interval), passed, judged, errors,
+    metrics  model/<m>/pass_rate (+ _low, _high: the Wilson 95% interval), passed, judged, errors, calls,
              consistency, pass_at_1, pass_hat_k, bias_gap, bias_change_rate, latency_p50_ms,
              latency_p95_ms, input_tokens, output_tokens, cost_usd; tag/<t>/<m>/… the same per tag;
              gate/pass (1 or 0), gate/exit_status, gate/delta_low, gate/delta_high, gate/p_value
     tags     promptcheck.run_id, .exit_status, .plugin_version, .gate.verdict, .gate.rule,
              .candidate, .candidate.sha256, .lineage.id, .lineage.checkpoint, .lineage.exports,
-             .lineage.export_runs, .lineage.base_model, .lineage.base_model_sha256,
+             .lineage.export_runs, .lineage.base_model, .lineage.base_model_sha256, .lineage.seed,
              .training.<param> (lineage parameters, training_args, adapter_config); mlflow.source.git.commit
+
+The candidate (or, without one, the only model that ran) is the model whose lineage the tags carry;
+absent metrics (no repeats: no consistency; no ``counterfactual``: no bias) are left out, not zero.
 """
 
 from __future__ import annotations
