@@ -33,7 +33,7 @@ _MODEL_KEYS = {
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
-    "allow_paths", "limits", "endpoints",
+    "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -150,6 +150,8 @@ class ProjectConfig:
     limits: SuiteLimits = field(default_factory=SuiteLimits)
     dry_run: bool = False
     source: str = "defaults"
+    mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
+    mlflow_experiment: str | None = None
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -278,6 +280,12 @@ def load_project_config(
         allow_paths=tuple((root / p).resolve() for p in _str_list(table.get("allow_paths", []), at("allow_paths"))),
         limits=SuiteLimits.from_table(table.get("limits", {}), source),
         source=source,
+        mlflow_tracking_uri=check.text(table["mlflow_tracking_uri"], at("mlflow_tracking_uri"))
+        if "mlflow_tracking_uri" in table
+        else None,
+        mlflow_experiment=check.text(table["mlflow_experiment"], at("mlflow_experiment"))
+        if "mlflow_experiment" in table
+        else None,
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)

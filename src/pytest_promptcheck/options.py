@@ -9,6 +9,7 @@ every bad value or combination a ``pytest.UsageError`` saying what to do), :func
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ import pytest
 
 from . import config_values as check
 from .config import CliOptions, ProjectConfig, load_project_config
-from .errors import ConfigError
+from .errors import ConfigError, MissingDependencyError
 from .outputs.export import FORMATS, SIDES
 from .session import PromptSession
 
@@ -75,6 +76,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
     )  # fmt: skip
     group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
+    # -- experiment tracking (listeners/mlflow_tracker.py, outputs/tracking.py) ----------------
+    group.addoption("--pc-mlflow", action="store_true", help="log the run to MLflow (the [mlflow] extra)")
+    group.addoption("--pc-mlflow-uri", metavar="URI",
+                    help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, then `mlflow_tracking_uri`)")  # fmt: skip
+    group.addoption("--pc-mlflow-experiment", metavar="NAME",
+                    help="MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, `mlflow_experiment`, promptcheck)")  # fmt: skip
     # `promptcheck lint` sets it (with --noconftest): collect without importing the user's Python.
     group.addoption("--pc-lint", action="store_true", help=argparse.SUPPRESS)
     for key in INI_KEYS:
@@ -115,6 +122,7 @@ def project_config(config: pytest.Config) -> ProjectConfig:
         )
     _check_stores(config)
     _check_gate(config, project)
+    _check_mlflow(config)
     return project
 
 
@@ -143,6 +151,38 @@ def _check_gate(config: pytest.Config, project: ProjectConfig) -> None:
             f"--pc-gate compares {project.baseline!r} with {project.candidate!r}, but --pc-models leaves out "
             f"{', '.join(map(repr, missing))}; add it to --pc-models or drop --pc-gate"
         )
+
+
+def _check_mlflow(config: pytest.Config) -> None:
+    option = config.option
+    if not option.pc_mlflow:
+        for flag, value in (
+            ("--pc-mlflow-uri", option.pc_mlflow_uri),
+            ("--pc-mlflow-experiment", option.pc_mlflow_experiment),
+        ):
+            if value is not None:
+                raise pytest.UsageError(f"{flag} applies to --pc-mlflow only: add --pc-mlflow to log the run")
+        return
+    from .listeners.mlflow_tracker import require_mlflow
+
+    try:
+        require_mlflow()
+    except MissingDependencyError as exc:
+        raise pytest.UsageError(f"pytest-promptcheck: {exc}") from None
+
+
+def mlflow_target(config: pytest.Config, project: ProjectConfig) -> tuple[str | None, str]:
+    """Where ``--pc-mlflow`` logs: (tracking URI, experiment name).
+
+    The URI: ``--pc-mlflow-uri`` > ``MLFLOW_TRACKING_URI`` > ``[tool.promptcheck] mlflow_tracking_uri`` >
+    MLflow's own default (None here). The experiment: ``--pc-mlflow-experiment`` > ``MLFLOW_EXPERIMENT_NAME``
+    > ``mlflow_experiment`` > ``"promptcheck"``. The environment beats the file so a CI job can point a
+    project at the team's server without editing it.
+    """
+    option = config.option
+    uri = option.pc_mlflow_uri or os.environ.get("MLFLOW_TRACKING_URI") or project.mlflow_tracking_uri
+    experiment = option.pc_mlflow_experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or project.mlflow_experiment
+    return uri, experiment or "promptcheck"
 
 
 def is_xdist_worker(config: pytest.Config) -> bool:
@@ -188,6 +228,10 @@ def _register_controller(config: pytest.Config, state: PromptSession) -> None:
 
             options = ExportOptions(option.pc_export_format, option.pc_export_side, option.pc_export_split)
             end.exporter = FailureExporter(cwd / option.pc_export, options, cwd, state.redactor)
+        if option.pc_mlflow:
+            from .listeners.mlflow_tracker import MlflowTracker
+
+            end.tracker = MlflowTracker(*mlflow_target(config, project), project, state.redactor)
     for name, listener in (("aggregator", end.aggregator), ("snapshots", end.snapshots), ("records", end.recorder),
                            ("cassettes", end.cassettes)):  # fmt: skip
         if listener is not None:
