@@ -112,7 +112,7 @@ def test_html_trend_in_headless_chromium(pytester: pytest.Pytester, tmp_path: Pa
     ]
     assert 'data-trend-points="6"' in body.group()  # 3 runs × base + tuned, drawn by the browser
     screenshot = pytester.path / "trend.png"
-    browse(page.as_uri() + "#trend", tmp_path / "profile", f"--screenshot={screenshot}")
+    browse(page.as_uri(), tmp_path / "profile", f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 10_000
     print(f"trend screenshot: {screenshot}")
     artifacts = os.environ.get("PROMPTCHECK_ARTIFACTS")
