@@ -11,6 +11,7 @@ import pytest
 
 from pair_project import PAIR_APP, setup_pair_project
 from pytest_promptcheck.cli.main import main
+from pytest_promptcheck.outputs.trend_svg import trend_section
 from pytest_promptcheck.runs.trend import TrendFilter, labelled, run_points
 from report_records import big_run
 from test_report_html import browse
@@ -78,6 +79,13 @@ def test_runs_trend_filters(pytester: pytest.Pytester, capsys: pytest.CaptureFix
     capsys.readouterr()
     assert main(["--runs", str(runs), "runs", "--model", "base"]) == 2
     assert "--suite and --model filter --trend; add --trend" in capsys.readouterr().err
+    status, lines, _ = trend(runs, capsys, "--model", "tuned @ pairapp:bad", "--limit", "1")
+    assert status == 0 and lines[0] == "tuned" and len(lines) == 2  # the one series shown needs no checkpoint
+    # An interrupted run is left out: its pass rate covers only what happened to run.
+    second = sorted(runs.iterdir())[1] / "manifest.json"
+    second.write_text(second.read_text(encoding="utf-8").replace('"status": "complete"', '"status": "interrupted"'))
+    status, lines, _ = trend(runs, capsys, "--model", "base")
+    assert status == 0 and len(lines) == 1 + 2 and second.parent.name not in "".join(lines)
 
 
 def test_a_checkpoint_is_its_content_not_its_path() -> None:
@@ -95,6 +103,17 @@ def test_a_checkpoint_is_its_content_not_its_path() -> None:
         "tuned @ tuned-next#22222222",
     }
     assert [p.run_id for p in shown] == sorted(p.run_id for p in shown)  # oldest first
+
+
+def test_trend_text_is_escaped() -> None:
+    """A checkpoint name from a lineage file is text in the chart, never markup."""
+    _, records = big_run(2)
+    hostile = {"training": {"lineage": {"checkpoint": "<img src=x onerror=alert(1)>"}}, "path": "m"}
+    points = []
+    for run_id, digest in (("20261201T100000.000Z-aaaaaa", "1" * 64), ("20261201T110000.000Z-bbbbbb", "2" * 64)):
+        points += run_points(run_id, {"models": {"tuned": {**hostile, "checkpoint_sha256": digest}}}, records)
+    page = trend_section(labelled(points))
+    assert "Trend across 2 runs" in page and "<img" not in page and "&lt;img src=x" in page
 
 
 def test_html_trend_in_headless_chromium(pytester: pytest.Pytester, tmp_path: Path) -> None:

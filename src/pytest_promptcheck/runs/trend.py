@@ -37,7 +37,7 @@ class TrendFilter:
         return not self.suites or any(_matches(suite, p) or _matches(PurePosixPath(suite).name, p) for p in self.suites)
 
     def model(self, point: TrendPoint) -> bool:
-        names = (point.model, point.label, point.served)
+        names = (point.model, point.served, f"{point.model} @ {point.served}")
         return not self.models or any(_matches(n, p) for n in names for p in self.models)
 
 
@@ -70,25 +70,30 @@ class TrendPoint:
 
 def history(runs_dir: Path, flt: TrendFilter = TrendFilter(), *, upto: str | None = None,
             current: tuple[TrendPoint, ...] = (), limit: int = MAX_RUNS) -> list[TrendPoint]:  # fmt: skip
-    """The points of the run folders under ``runs_dir``, oldest first, up to run ``upto`` (inclusive).
+    """The points of the newest ``limit`` runs under ``runs_dir`` that have any, oldest first, up to run ``upto``.
 
-    Unreadable folders are left out (``promptcheck runs`` names them). ``current``: the points of
-    the run being written (from memory: its manifest has no hashes or gate yet); its folder is skipped.
+    Only complete runs count: an interrupted or aborted run's pass rate covers what happened to run.
+    Unreadable folders are left out (``promptcheck runs`` names them). ``current``: the points of the
+    run being written (from memory: its manifest has no hashes or gate yet); its folder is skipped.
     """
-    folders = run_folders(runs_dir)
-    if upto is not None:
-        folders = [f for f in folders if f.name <= upto]
+    folders = [f for f in run_folders(runs_dir) if upto is None or f.name <= upto]
     skipped = {p.run_id for p in current}
-    points: list[TrendPoint] = []
-    for folder in folders:
+    found: list[list[TrendPoint]] = [[p for p in current if flt.model(p)]] if current else []
+    for folder in reversed(folders):  # newest first: the history is read only as far back as it is shown
+        if limit > 0 and len(found) >= limit:
+            break
         if folder.name in skipped:
             continue
         try:
-            manifest, records = read_manifest(folder), read_run_records(folder)
+            manifest = read_manifest(folder)
+            if manifest.get("status") != "complete":
+                continue
+            points = [p for p in run_points(folder.name, manifest, read_run_records(folder), flt) if flt.model(p)]
         except (OSError, ValueError):
             continue
-        points += run_points(folder.name, manifest, records, flt)
-    return [p for p in labelled([*points, *current], limit=limit) if flt.model(p)]
+        if points:
+            found.append(points)
+    return labelled([p for run in found for p in run], limit=limit)
 
 
 def run_trend(runs_dir: Path, run_id: str, manifest: Mapping[str, Any], records: list[ItemRecord]) -> list[TrendPoint]:
