@@ -100,9 +100,13 @@ class RunAggregator:
             return []
         run_id, started = self.run
         used = {r.model for r in records}
-        manifest = {"started": started, "baseline": self.project.baseline, "candidate": self.project.candidate,
-                    "gate": self.gate_entry(), "models": model_entries(self.project, self.config.rootpath, used, hashes=True)}  # fmt: skip
-        return run_trend(self.project.root / self.project.runs, run_id, manifest, records)
+        try:  # an unreadable runs folder or checkpoint costs the report its trend section, never the report
+            models = model_entries(self.project, self.config.rootpath, used, hashes=True)
+            manifest = {"started": started, "baseline": self.project.baseline, "candidate": self.project.candidate,
+                        "gate": self.gate_entry(), "models": models}  # fmt: skip
+            return run_trend(self.project.root / self.project.runs, run_id, manifest, records)
+        except OSError:
+            return []
 
     def _write_reports(self, summary: RunSummary, records: list[ItemRecord]) -> None:
         from ..outputs.artifacts import warn_cannot_write
