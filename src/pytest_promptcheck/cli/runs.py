@@ -1,12 +1,15 @@
 """``promptcheck runs``: the run records, newest first, with date, status and pass rates per model.
 
 ``--trend`` prints each model/checkpoint across the run history instead, oldest first
-(:mod:`..runs.trend`), e.g.::
+(:mod:`..runs.trend`); the example suite gated twice, the peft adapter as candidate in between::
 
     base
-      20261201T232651.140Z-6f7211  2026-12-01 23:26:51  10/22  45.5% [26.9, 65.3]  stable 100% (2 items)  bias gap 0.0 pts
-    tuned @ tuned-2#1a2b3c4d
-      20261201T232811.445Z-40f9a2  2026-12-01 23:28:11  21/22  95.5% [78.2, 99.2]  stable –  bias gap –  gate pass (enforced)
+      20261201T234957.651Z-39101e  2026-12-01 23:49:57  10/22  45.5% [26.9, 65.3]  stable 100% (2 items)  bias gap 0.0 pts  baseline
+      20261201T235014.379Z-482687  2026-12-01 23:50:14  10/22  45.5% [26.9, 65.3]  stable 100% (2 items)  bias gap 0.0 pts  baseline
+    tuned @ tuned#e45b4339
+      20261201T234957.651Z-39101e  2026-12-01 23:49:57  18/22  81.8% [61.5, 92.7]  stable 100% (2 items)  bias gap 0.0 pts  gate regressed (enforced)
+    tuned @ tuned-lora#8ff029d8
+      20261201T235014.379Z-482687  2026-12-01 23:50:14  17/22  77.3% [56.6, 89.9]  stable 100% (2 items)  bias gap 0.0 pts  gate regressed (enforced)
 """
 
 from __future__ import annotations

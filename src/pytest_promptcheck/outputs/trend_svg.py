@@ -25,10 +25,10 @@ Value = Callable[[TrendPoint], "float | None"]
 
 def trend_section(points: Sequence[TrendPoint]) -> str:
     """The ``<section id="trend">``; empty when the history holds fewer than two runs (nothing to trend)."""
-    runs = sorted({(p.started, p.run_id) for p in points})
+    runs = sorted({p.run_id for p in points})  # run ids begin with their start time
     if len(runs) < 2:
         return ""
-    x_of = {run_id: i for i, (_, run_id) in enumerate(runs)}
+    x_of = {run_id: i for i, run_id in enumerate(runs)}
     lines = series(points)
     colours = {label: _PALETTE[i % len(_PALETTE)] for i, label in enumerate(lines)}
     gap_top = max(0.25, *(p.bias_gap or 0.0 for p in points))
@@ -42,7 +42,7 @@ def trend_section(points: Sequence[TrendPoint]) -> str:
     legend = "".join(
         f'<li><span class="swatch" style="background:{colours[label]}"></span>{escape(label)}</li>' for label in lines
     )
-    first, last = runs[0][1], runs[-1][1]
+    first, last = runs[0], runs[-1]
     return (
         f'<section id="trend"><h2>Trend across {len(runs)} runs</h2>'
         f'<p class="muted">oldest first: {escape(first)} … {escape(last)}; a ring marks a gated candidate '

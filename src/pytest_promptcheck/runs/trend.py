@@ -131,9 +131,10 @@ def run_points(run_id: str, manifest: Mapping[str, Any], records: Iterable[ItemR
 
 def labelled(points: list[TrendPoint], *, limit: int = MAX_RUNS) -> list[TrendPoint]:
     """The newest ``limit`` runs' points, each labelled: the name, or ``name @ checkpoint`` where it served several."""
-    runs = set(sorted({(p.started, p.run_id) for p in points})[-limit:]) if limit > 0 else None
-    kept = [p for p in points if runs is None or (p.started, p.run_id) in runs]
-    kept.sort(key=lambda p: (p.started, p.run_id, p.model))
+    # Run ids begin with their UTC start time (like the folders' order): they sort as the runs happened.
+    runs = set(sorted({p.run_id for p in points})[-limit:]) if limit > 0 else None
+    kept = [p for p in points if runs is None or p.run_id in runs]
+    kept.sort(key=lambda p: (p.run_id, p.model))
     series_of: dict[str, set[str]] = {}
     for point in kept:
         series_of.setdefault(point.model, set()).add(point.series)
