@@ -3,7 +3,8 @@
 The item records are rebuilt from the run's ``results.jsonl`` and summarised as at the end of the
 run (:func:`..runs.summary.build_summary`), with the baseline and candidate of its manifest and the gate
 settings of the project's pyproject.toml (defaults when it cannot be read). A report of many cases
-shows a progress counter on a terminal and stays quiet otherwise.
+shows a progress counter on a terminal and stays quiet otherwise. The HTML page's trend is the
+history of the run's suites in its runs folder, up to the run (:mod:`..runs.trend`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..outputs.rows import Progress
 from ..runs.folder import RESULTS, read_manifest, read_run_records, resolve_run
 from ..runs.record import ItemRecord
 from ..runs.summary import RunSummary, build_summary
+from ..runs.trend import TrendFilter, history
 from .paths import runs_dir
 
 PROGRESS_FROM = 1000  # rows: smaller reports finish before a counter would help
@@ -48,7 +50,13 @@ def run_report(args: argparse.Namespace) -> int:
         redactor = run_redactor(folder)
         title = f"promptcheck · {folder.name}"
         if args.html:
-            write_html(Path(args.html), summary, records, redactor, title=title, progress=progress_printer(sys.stderr))
+            trend = history(
+                folder.parent, TrendFilter(suites=tuple(sorted({r.suite for r in records}))), upto=folder.name
+            )
+            write_html(
+                Path(args.html), summary, records, redactor, title=title, progress=progress_printer(sys.stderr),
+                trend=trend,
+            )  # fmt: skip
             print(f"HTML report: {args.html} ({len(records)} items)")
         if args.md:
             write_markdown(Path(args.md), summary, records, redactor, title="promptcheck")

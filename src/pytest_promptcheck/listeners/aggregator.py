@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +20,9 @@ from ..runs.attempts import earlier_attempts, gate_identity
 from ..runs.gate import session_exit_status, threshold_exit_status
 from ..runs.record import ItemRecord, record_of
 from ..runs.summary import RunSummary, build_summary
+
+if TYPE_CHECKING:
+    from ..runs.trend import TrendPoint
 
 
 @dataclass(eq=False)  # plugins must be hashable (pluggy keeps them in sets)
@@ -34,6 +37,7 @@ class RunAggregator:
     ordinary_failed: bool = False
     summary: RunSummary | None = None
     identity: dict[str, Any] | None = None  # what this gated run is an attempt at (runs/attempts.py)
+    run: tuple[str, str] | None = None  # (run id, start time) of the run record being written: the trend's last point
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = record_of(report)
@@ -87,6 +91,23 @@ class RunAggregator:
             return session_exit_status(pytest_status, ordinary_failed=self.ordinary_failed, gate=summary.gate)
         return threshold_exit_status(pytest_status, summary.breaches)
 
+    def _trend(self, records: list[ItemRecord]) -> list[TrendPoint]:
+        """The HTML report's trend: the run history on this run's suites, this run last (from memory)."""
+        from ..runs.manifest import model_entries
+        from ..runs.trend import run_trend
+
+        if self.run is None:  # no run record (a dry run): no history to join
+            return []
+        run_id, started = self.run
+        used = {r.model for r in records}
+        try:  # an unreadable runs folder or checkpoint costs the report its trend section, never the report
+            models = model_entries(self.project, self.config.rootpath, used, hashes=True)
+            manifest = {"started": started, "baseline": self.project.baseline, "candidate": self.project.candidate,
+                        "gate": self.gate_entry(), "models": models}  # fmt: skip
+            return run_trend(self.project.root / self.project.runs, run_id, manifest, records)
+        except OSError:
+            return []
+
     def _write_reports(self, summary: RunSummary, records: list[ItemRecord]) -> None:
         from ..outputs.artifacts import warn_cannot_write
         from ..outputs.junit import junit_properties
@@ -94,9 +115,10 @@ class RunAggregator:
         from ..session import get_session
 
         redactor = get_session(self.config).redactor
+        trend = self._trend(records) if any(fmt == "html" for fmt, _ in self.reports) else []
         for fmt, path in self.reports:
             try:
-                write_report(fmt, path, summary, records, redactor)
+                write_report(fmt, path, summary, records, redactor, trend)
             except OSError as exc:  # one report that cannot be written costs that report only
                 warn_cannot_write(f"{fmt} report", path, exc, Path(self.config.invocation_params.dir))
         junit_properties(self.config, summary, redactor)

@@ -41,6 +41,8 @@ class RunEnd:
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the gate's properties go in it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.recorder is not None:  # the HTML report's trend ends with this run
+            self.aggregator.run = (self.recorder.run_id, self.recorder.started.isoformat(timespec="seconds"))
         self.aggregator.finish(session)
         status = int(getattr(session, "exitstatus", exitstatus))  # as the gate settled it (unset: collect only)
         self.snapshots.finish(session, status)

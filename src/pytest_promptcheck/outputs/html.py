@@ -5,14 +5,16 @@ with ``html.escape``. The cases are embedded as JSON (``<`` ``>`` ``&`` escaped,
 close the script element) and rendered by the page's script with ``textContent`` only, a page at a
 time, so a report of thousands of cases stays light. Filters: failed only, regressions only, tag,
 and a search box; they live in the URL hash (``report.html#filter=failed,regressions&tag=t&q=x``),
-so a link keeps them. When the script ran, ``<body>`` gets ``data-ready="1"``; an uncaught error
-sets ``data-error``.
+so a link keeps them. When the script ran, ``<body>`` gets ``data-ready="1"`` (and
+``data-trend-points``, the points the browser drew in the trend's pass-rate chart, when there is one); an uncaught
+error sets ``data-error``. The trend section (:mod:`.trend_svg`) is inline SVG drawn here, not by
+the script.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,25 +24,31 @@ from ..runs.record import ItemRecord
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Progress, Row, build_rows, model_order
+from .trend_svg import CSS as TREND_CSS
+from .trend_svg import trend_section
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
+    from ..runs.trend import TrendPoint
 
 
 def write_html(
     path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, *,
-    title: str = "promptcheck report", progress: Progress | None = None,
+    title: str = "promptcheck report", progress: Progress | None = None, trend: Sequence[TrendPoint] = (),
 ) -> None:  # fmt: skip
     # The cases' data is scrubbed before it is encoded (JSON and HTML escapes would hide a secret holding
     # a quote, ``<`` or ``&``); the page as a whole is scrubbed again on its way out.
-    page = render(summary, scrub_records(records, redactor), title=title, progress=progress, scrub=redactor.data)
+    page = render(
+        summary, scrub_records(records, redactor), title=title, progress=progress, scrub=redactor.data, trend=trend
+    )
     write_text_artifact(path, page, redactor)
 
 
 def render(
     summary: RunSummary, records: list[ItemRecord], *, title: str, progress: Progress | None = None,
-    scrub: Callable[[Any], Any] = lambda data: data,
+    scrub: Callable[[Any], Any] = lambda data: data, trend: Sequence[TrendPoint] = (),
 ) -> str:  # fmt: skip
+    """The page; ``trend``: the run history's points (:mod:`..runs.trend`), charted when it spans two runs."""
     rows = build_rows(records, summary, progress)
     models = model_order(records, summary)
     body = "\n".join(
@@ -48,12 +56,15 @@ def render(
             f"<h1>{escape(title)}</h1>",
             _gate(summary),
             _models(summary, models),
+            trend_section(trend),
             _cross("Pass rate by prompt variant", "variant", summary.by_variant, models),
             _tags(summary, models),
             _cases_section(rows),
         ]
     )
-    return _PAGE.format(title=escape(title), css=_CSS, body=body, data=script_json(scrub(_data(rows, summary))), js=_JS)
+    return _PAGE.format(
+        title=escape(title), css=_CSS + TREND_CSS, body=body, data=script_json(scrub(_data(rows, summary))), js=_JS
+    )
 
 
 def script_json(value: Any) -> str:
@@ -353,6 +364,9 @@ _JS = r"""
     }).observe(more);
   }
   apply();
+  if (document.getElementById("trend")) {  // the points the browser drew in the trend's pass-rate chart
+    document.body.setAttribute("data-trend-points", String(document.querySelectorAll("#trend-pass-rate svg circle.pt").length));
+  }
   document.body.setAttribute("data-ready", "1");
 })();
 """

@@ -2,7 +2,8 @@
 
 Formats live in ``WRITERS``: ``json`` is the summary as JSON (:mod:`.json_report`), ``html`` the
 self-contained page (:mod:`.html`), ``md`` the pull-request summary (:mod:`.markdown`). Writers get
-the summary and the run's item records. An unknown format is a usage error at startup, so a typo
+the summary, the run's item records and the run history's trend points (the HTML page charts
+them; :mod:`..runs.trend`). An unknown format is a usage error at startup, so a typo
 never costs a full run.
 """
 
@@ -20,6 +21,7 @@ from .redact import Redactor
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
+    from ..runs.trend import TrendPoint
 
 
 def parse_reports(values: list[str], cwd: Path) -> list[tuple[str, Path]]:
@@ -38,31 +40,38 @@ def parse_reports(values: list[str], cwd: Path) -> list[tuple[str, Path]]:
 
 
 def write_report(
-    fmt: str, path: Path, summary: RunSummary, records: Sequence[ItemRecord] = (), redactor: Redactor | None = None
-) -> None:
+    fmt: str, path: Path, summary: RunSummary, records: Sequence[ItemRecord] = (), redactor: Redactor | None = None,
+    trend: Sequence[TrendPoint] = (),
+) -> None:  # fmt: skip
     """Write one report through :mod:`.artifacts` (scrubbed; ``redactor`` defaults to env secrets and key shapes)."""
-    WRITERS[fmt](path, summary, list(records), redactor or Redactor())
+    WRITERS[fmt](path, summary, list(records), redactor or Redactor(), trend)
 
 
-def _write_json(path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor) -> None:
+def _write_json(
+    path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, trend: Sequence[TrendPoint]
+) -> None:
     from .json_report import summary_json
 
     write_json_artifact(path, summary_json(summary), redactor)
 
 
-def _write_html(path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor) -> None:
+def _write_html(
+    path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, trend: Sequence[TrendPoint]
+) -> None:
     from .html import write_html
 
-    write_html(path, summary, records, redactor)
+    write_html(path, summary, records, redactor, trend=trend)
 
 
-def _write_md(path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor) -> None:
+def _write_md(
+    path: Path, summary: RunSummary, records: list[ItemRecord], redactor: Redactor, trend: Sequence[TrendPoint]
+) -> None:
     from .markdown import write_markdown
 
     write_markdown(path, summary, records, redactor)
 
 
-WRITERS: dict[str, Callable[[Path, RunSummary, list[ItemRecord], Redactor], None]] = {
+WRITERS: dict[str, Callable[[Path, RunSummary, list[ItemRecord], Redactor, Sequence[TrendPoint]], None]] = {
     "json": _write_json,
     "html": _write_html,
     "md": _write_md,
