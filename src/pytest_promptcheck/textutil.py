@@ -42,3 +42,18 @@ def safe_url(url: str | None) -> str | None:
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def block_scalars(value: Any) -> Any:
+    """A copy of JSON-like ``value`` for ruamel.yaml with multi-line strings as literal blocks (readable
+    prompts and diffs). A string that starts with whitespace stays quoted: a literal block would need
+    an indentation indicator, and the quoted form reads back the same."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    if isinstance(value, str) and "\n" in value and not value.startswith((" ", "\t")):
+        return LiteralScalarString(value)
+    if isinstance(value, dict):
+        return {str(k): block_scalars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [block_scalars(v) for v in value]
+    return value

@@ -16,10 +16,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ..errors import SuiteError
 from ..outputs.artifacts import move_file, write_owned_text
+from ..textutil import block_scalars
 
 FUZZY_MIN = 0.9  # the `fuzzy` threshold of cases the CLI writes from an output or a correction
 
@@ -45,17 +45,6 @@ def load_round_trip(path: Path) -> tuple[str, Any]:
 def existing_ids(doc: CommentedMap) -> set[str]:
     cases = doc.get("cases") or []
     return {str(c["id"]) for c in cases if isinstance(c, dict) and "id" in c}
-
-
-def block_scalars(value: Any) -> Any:
-    """Multi-line strings as literal block scalars (readable diffs); everything else as is."""
-    if isinstance(value, str) and "\n" in value:
-        return LiteralScalarString(value)
-    if isinstance(value, dict):
-        return {str(k): block_scalars(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [block_scalars(v) for v in value]
-    return value
 
 
 def dump_block(value: Any, indent: int = 0) -> str:

@@ -10,8 +10,8 @@ import io
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import LiteralScalarString
 
+from ..textutil import block_scalars
 from .result import Todo
 
 
@@ -32,19 +32,8 @@ def dump(value: Any) -> str:
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     out = io.StringIO()
-    yaml.dump(_blocks(value), out)
+    yaml.dump(block_scalars(value), out)
     return out.getvalue()
-
-
-def _blocks(value: Any) -> Any:
-    """Multi-line strings as literal blocks (readable prompts); plain dicts and lists for ruamel."""
-    if isinstance(value, str) and "\n" in value and not value.startswith((" ", "\t")):
-        return LiteralScalarString(value)
-    if isinstance(value, dict):
-        return {str(k): _blocks(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_blocks(v) for v in value]
-    return value
 
 
 def _one_line(text: str, limit: int = 300) -> str:
