@@ -16,19 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PromptProject
+from hostile.disk_faults import SUITE  # one passing and one failing case: verdicts must survive the fault
 
-SUITE = """
-prompts:
-  p: "{{ reply }}"
-cases:
-  - id: good
-    vars: { reply: hello }
-    assert: [ { contains: hello } ]
-  - id: bad
-    vars: { reply: goodbye }
-    ideal: hello
-    assert: [ { contains: hello } ]
-"""
 WARNING = "*promptcheck: cannot write the {store} {path} ({reason}); the run goes on without it*"
 
 

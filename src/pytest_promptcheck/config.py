@@ -533,10 +533,7 @@ def _endpoints(table: Any, source: str) -> dict[str, int]:
             raise ConfigError(
                 f"{where}: write `concurrency = N` (the calls in flight to that server, all models together)"
             )
-        value = spec["concurrency"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}: concurrency must be a whole number of at least 1, got {value!r}")
-        caps[endpoint_key(url)] = value
+        caps[endpoint_key(url)] = check.whole(spec["concurrency"], f"{where}: concurrency", least=1)
     return caps
 
 

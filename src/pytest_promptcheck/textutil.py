@@ -44,6 +44,22 @@ def safe_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def dump_yaml(value: Any) -> str:
+    """JSON-like ``value`` as block-style YAML the way suites are written: 2-space maps, dashes
+    indented by 2, no line wrapping, multi-line strings as literal blocks."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    out = io.StringIO()
+    yaml.dump(block_scalars(value), out)
+    return out.getvalue()
+
+
 def block_scalars(value: Any) -> Any:
     """A copy of JSON-like ``value`` for ruamel.yaml with multi-line strings as literal blocks (readable
     prompts and diffs). A string that starts with whitespace stays quoted: a literal block would need

@@ -9,7 +9,6 @@ file: a case that would break the suite is never written.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from ruamel.yaml.error import YAMLError
 
 from ..errors import SuiteError
 from ..outputs.artifacts import move_file, write_owned_text
-from ..textutil import block_scalars
+from ..textutil import dump_yaml
 
 FUZZY_MIN = 0.9  # the `fuzzy` threshold of cases the CLI writes from an output or a correction
 
@@ -48,13 +47,7 @@ def existing_ids(doc: CommentedMap) -> set[str]:
 
 
 def dump_block(value: Any, indent: int = 0) -> str:
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    out = io.StringIO()
-    yaml.dump(block_scalars(value), out)
-    lines = out.getvalue().splitlines(keepends=True)
+    lines = dump_yaml(value).splitlines(keepends=True)
     if isinstance(value, list):  # a top-level list comes out with the offset: the caller places the dash
         lines = [line[2:] if line.startswith("  ") else line for line in lines]
     pad = " " * indent

@@ -6,12 +6,9 @@ keeps the original part as JSON on the next comment line.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from ..textutil import block_scalars
+from ..textutil import dump_yaml
 from .result import Todo
 
 
@@ -27,13 +24,7 @@ def suite_text(suite: dict[str, Any], source: str, todos: list[Todo], notes: lis
 
 
 def dump(value: Any) -> str:
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    out = io.StringIO()
-    yaml.dump(block_scalars(value), out)
-    return out.getvalue()
+    return dump_yaml(value)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -263,7 +263,11 @@ def latency(records: list[ItemRecord]) -> Latency | None:
 
 
 def usage(records: list[ItemRecord]) -> Usage:
-    calls = [c for r in records for c in r.calls if c.output is not None]
+    return _usage_of([c for r in records for c in r.calls if c.output is not None])
+
+
+def _usage_of(calls: list[CallRecord] | list[JudgeCallRecord]) -> Usage:
+    """Calls, tokens and cost of answered calls (a model's, or a grader's)."""
     costs = [c.cost for c in calls if c.cost is not None]
     return Usage(
         calls=len(calls),
@@ -281,16 +285,7 @@ def judge_usage(records: list[ItemRecord]) -> dict[str, Usage]:
             for judged in call.judge_calls:
                 if judged.output is not None:
                     by_model.setdefault(judged.model, []).append(judged)
-    found = {}
-    for model, calls in sorted(by_model.items()):
-        costs = [c.cost for c in calls if c.cost is not None]
-        found[model] = Usage(
-            calls=len(calls),
-            input_tokens=_total(c.input_tokens for c in calls),
-            output_tokens=_total(c.output_tokens for c in calls),
-            cost=sum(costs) if costs else None,
-        )
-    return found
+    return {model: _usage_of(calls) for model, calls in sorted(by_model.items())}
 
 
 def _total(values: Iterable[int | None]) -> int | None:
