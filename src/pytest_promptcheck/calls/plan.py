@@ -22,7 +22,7 @@ class Call:
 
     sample: int
     binding: dict[str, Any]
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     request: ModelRequest
 
 

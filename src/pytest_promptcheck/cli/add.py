@@ -29,7 +29,7 @@ class AddError(Exception):
 class _Call:
     variant: str
     model: ModelConfig
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     single_variant: bool
 
 

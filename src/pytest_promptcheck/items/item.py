@@ -252,6 +252,17 @@ class PromptItem(pytest.Item):
             latency_ms=completion.latency_ms,
             cost=completion.cost(self.model.price),
             cached=completion.cached,
+            tool_calls=tuple(
+                {
+                    "name": t.name,
+                    "arguments": _jsonable(t.arguments),
+                    "raw_arguments": scrub(t.raw_arguments),
+                    "id": t.id,
+                    "error": t.error,
+                }
+                for t in completion.tool_calls
+            ),
+            ttft_ms=completion.ttft_ms,
             passed=verdict.passed,
             score=verdict.score,
             assertions=tuple(

@@ -16,17 +16,40 @@ from typing import Any, Protocol
 
 from ..config import ModelConfig, ProjectConfig
 
+# One chat message in our neutral form. ``role`` is system | user | assistant | tool; ``content``
+# is a string or a list of content parts (``{"type": "text", "text": ...}``,
+# ``{"type": "image", "media_type": ..., "data": <base64>}`` or ``{"type": "image", "url": ...}``);
+# an assistant message may carry ``tool_calls`` (a list of ``{"id", "name", "arguments"}`` with
+# arguments as the raw JSON text), and a ``tool`` message answers one with ``tool_call_id``,
+# ``name`` and ``content``. Each provider translates this form to its wire protocol.
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call a model made: ``arguments`` parsed from ``raw_arguments`` (None when invalid JSON)."""
+
+    name: str
+    raw_arguments: str
+    arguments: Any = None
+    id: str | None = None
+    error: str | None = None  # why raw_arguments did not parse as a JSON object
+
 
 @dataclass(frozen=True)
 class ModelRequest:
     """One call: rendered messages for one model with its effective parameters."""
 
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[Message, ...]
     params: dict[str, Any] = field(default_factory=dict)
     timeout: float = 60.0
     seed: int | None = None
     sample_index: int = 0
     case_id: str | None = None  # for messages and records only (e.g. a replay miss names the case)
+    # Tools in OpenAI's flat function form ({"name", "description", "parameters"}), and the choice:
+    # "auto" | "required" | "none" | {"name": ...}; None leaves the provider's default.
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: Any = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,8 @@ class Completion:
     latency_ms: float | None = None
     served_model: str | None = None
     cached: bool = False
+    tool_calls: tuple[ToolCall, ...] = ()
+    ttft_ms: float | None = None  # time to the first streamed token; None when not streamed
 
     def cost(self, price: dict[str, float] | None) -> float | None:
         """USD cost from a model's ``price`` (per million tokens), or None when unknown."""

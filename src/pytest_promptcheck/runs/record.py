@@ -18,7 +18,7 @@ call: the item's fields, then ``run`` and ``index``, then the call's, usage nest
      "cached": false, "passed": false, "score": 0.0,
      "assertions": [{"name": "equals 'billing'", "passed": false, "score": 0.0,
                      "reason": "...", "weight": 1.0, "details": null}],
-     "judge_calls": []}
+     "judge_calls": [], "tool_calls": [], "ttft_ms": null}
 
 A model-graded assertion's calls to its grader are in the graded call's ``judge_calls`` (model,
 messages, params, output, usage, latency, cost, cached): counted and priced like calls.
@@ -133,6 +133,10 @@ class CallRecord:
     score: float | None = None
     assertions: tuple[AssertionRecord, ...] = ()
     judge_calls: tuple[JudgeCallRecord, ...] = ()  # the grader calls its model-graded assertions made
+    # The tool calls in the answer: {"name", "arguments" (parsed, or None), "raw_arguments", "id",
+    # "error"}; additive to record version 1 (older lines read with none).
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    ttft_ms: float | None = None  # time to the first streamed token (streamed calls only)
 
     @property
     def answered(self) -> bool:
@@ -155,6 +159,7 @@ class CallRecord:
             "latency_ms": self.latency_ms, "cost": self.cost, "cached": self.cached, "passed": self.passed,
             "score": self.score, "assertions": [a.to_json() for a in self.assertions],
             "judge_calls": [j.to_json() for j in self.judge_calls],
+            "tool_calls": list(self.tool_calls), "ttft_ms": self.ttft_ms,
         }  # fmt: skip
 
     @classmethod
@@ -178,6 +183,8 @@ class CallRecord:
             score=data.get("score"),
             assertions=tuple(AssertionRecord.from_json(a) for a in data.get("assertions") or ()),
             judge_calls=tuple(JudgeCallRecord.from_json(j) for j in data.get("judge_calls") or ()),
+            tool_calls=tuple(dict(t) for t in data.get("tool_calls") or ()),
+            ttft_ms=data.get("ttft_ms"),
         )
 
 

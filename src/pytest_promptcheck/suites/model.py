@@ -100,7 +100,7 @@ class Suite:
         return base
 
 
-Messages = tuple[dict[str, str], ...]
+Messages = tuple[dict[str, Any], ...]
 
 
 class LoadedSuite:

@@ -83,7 +83,7 @@ class CheckContext:
     case: Case
     model: ModelConfig
     variant: str
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     item_id: str
     snapshot_key: str  # item id plus sample / counterfactual suffix (calls.keys.snapshot_key)
     suite_path: Path

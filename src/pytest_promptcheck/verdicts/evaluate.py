@@ -41,7 +41,7 @@ class CallVerdict:
 
     sample_index: int
     binding: dict[str, Any]
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     completion: Completion
     results: tuple[CheckResult, ...]
     score: float

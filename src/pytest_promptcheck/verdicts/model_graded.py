@@ -120,7 +120,7 @@ def _params(name: str, arg: dict[str, Any]) -> dict[str, Any]:
 GRADED_OUTPUT = "<the output being graded>"  # stands in for the output in a dry run's planned grader calls
 
 
-def grading_messages(rubric: str, prompt: tuple[dict[str, str], ...], output: str) -> list[dict[str, str]]:
+def grading_messages(rubric: str, prompt: tuple[dict[str, Any], ...], output: str) -> list[dict[str, str]]:
     """The judge's prompt: a system message with the instructions, a user message with the material."""
     rendered = "\n".join(f"[{m.get('role', 'user')}] {m.get('content', '')}" for m in prompt)
     user = USER_TEMPLATE.format(rubric=rubric, prompt=rendered, output=output)
