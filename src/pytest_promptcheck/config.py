@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import config_clouds
 from . import config_values as check
 from .errors import ConfigError
 from .suites.limits import SuiteLimits, SuitePolicy
@@ -453,14 +454,16 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
             f"{where}: {', '.join(sorted(secret))} must not be written in the config; secrets only come from "
             'the environment: set api_key_env = "MY_KEY_VAR" and export MY_KEY_VAR'
         )
-    unknown = set(spec) - _MODEL_KEYS - _SECRET_KEYS
+    valid = _MODEL_KEYS | set(config_clouds.KEYS)
+    unknown = set(spec) - valid - _SECRET_KEYS
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(_MODEL_KEYS))}"
+            f"{where}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(valid))}"
         )
     if "provider" not in spec:
         raise ConfigError(f"{where}: missing `provider` (e.g. openai, anthropic, transformers, python)")
     check.model_table(spec, f"{file}: [tool.promptcheck.model.{name}]")
+    config_clouds.check_keys(spec, f"{file}: [tool.promptcheck.model.{name}]")
     paths = {k: str((root / spec[k]).resolve()) if spec.get(k) and not _ENV_REF.search(str(spec[k])) else spec.get(k)
              for k in ("path", "adapter")}  # fmt: skip
     return ModelConfig(
@@ -477,7 +480,8 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         concurrency=spec.get("concurrency"),
         batch_size=spec.get("batch_size"),
         timeout=spec.get("timeout"),
-        options={k: spec[k] for k in ("device", "dtype", "chat_template") if k in spec} | dict(spec.get("options", {})),
+        options={k: spec[k] for k in ("device", "dtype", "chat_template", *config_clouds.KEYS) if k in spec}
+        | dict(spec.get("options", {})),
         source=where,
     )
 
