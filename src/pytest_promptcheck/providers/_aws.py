@@ -36,25 +36,28 @@ def import_boto3() -> Any:
     return boto3
 
 
-def runtime_client(
-    boto3: Any, model: ModelConfig, *, region: str | None, profile: str | None, endpoint_url: str | None,
-    timeout: float, pool: int,
-) -> Any:  # fmt: skip
-    """A ``bedrock-runtime`` client from the usual AWS chain; missing region or credentials are config errors."""
-    import botocore.config
+def session(boto3: Any, model: ModelConfig, *, region: str | None, profile: str | None) -> Any:
+    """A boto3 session from the usual AWS chain; a missing profile, region or credentials is a config error."""
     import botocore.exceptions
 
     name = f"model {model.name!r} (bedrock)"
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        found = boto3.Session(profile_name=profile, region_name=region)
     except botocore.exceptions.ProfileNotFound:
         raise ConfigError(
             f"{name} profile: no AWS profile {profile!r}; add it to ~/.aws/config or fix `profile`"
         ) from None
-    if not session.region_name:
+    if not found.region_name:
         raise ConfigError(f'{name} needs a region: set `region = "us-east-1"` in its table (or export AWS_REGION)')
-    if session.get_credentials() is None:
+    if found.get_credentials() is None:
         raise ConfigError(f"{name} found no AWS credentials: {_CREDENTIALS_FIX}")
+    return found
+
+
+def runtime_client(session: Any, *, endpoint_url: str | None, timeout: float, pool: int) -> Any:
+    """A ``bedrock-runtime`` client that makes one attempt per call and waits at most ``timeout`` for an answer."""
+    import botocore.config
+
     config = botocore.config.Config(
         # One attempt in all: botocore's `max_attempts` counts *retries* (1 would still retry once).
         retries={"total_max_attempts": 1, "mode": "standard"},

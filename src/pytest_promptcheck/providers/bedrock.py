@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -37,6 +38,7 @@ from .base import Completion, Message, ModelRequest, ProviderContext, ToolCall, 
 _INFERENCE = {"temperature": "temperature", "max_tokens": "maxTokens", "max_new_tokens": "maxTokens",
               "top_p": "topP", "stop": "stopSequences", "stop_sequences": "stopSequences"}  # fmt: skip
 _IGNORED = frozenset({"seed"})
+_BACKSTOP_S = 0.5  # past botocore's own read timeout (a hung connect), inside the engine's 1 s grace
 _FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -65,20 +67,33 @@ class BedrockProvider:
         pool = int(project.cli_concurrency or model.concurrency or project.concurrency)
         region = option(model, "region", check=config_clouds.region)
         self.endpoint_url = option(model, "endpoint_url", check=config_clouds.url)
-        self.client = _aws.runtime_client(
-            boto3, model, region=region, profile=option(model, "profile"), endpoint_url=self.endpoint_url,
-            timeout=self._timeout, pool=pool,
-        )  # fmt: skip
-        self.region = str(self.client.meta.region_name)
+        self._session = _aws.session(boto3, model, region=region, profile=option(model, "profile"))
+        self.region = str(self._session.region_name)
+        self._pool_size = pool
         self._pool = ThreadPoolExecutor(max_workers=pool, thread_name_prefix=f"bedrock-{model.name}")
+        # One client per call timeout (botocore's read timeout is the client's): a call that times out
+        # frees its thread then, instead of holding it for the model's longest timeout.
+        self._clients: dict[float, Any] = {}
+        self._clients_lock = threading.Lock()
+        self.client = self._client(self._timeout)
+
+    def _client(self, timeout: float) -> Any:
+        with self._clients_lock:  # a boto3 session must not make two clients at once
+            found = self._clients.get(timeout)
+            if found is None:
+                found = self._clients[timeout] = _aws.runtime_client(
+                    self._session, endpoint_url=self.endpoint_url, timeout=timeout, pool=self._pool_size
+                )
+            return found
 
     async def complete(self, request: ModelRequest) -> Completion:
         kwargs = self._kwargs(request)
         loop = asyncio.get_running_loop()
         endpoint = str(self.client.meta.endpoint_url)
         try:
-            response = await asyncio.wait_for(
-                loop.run_in_executor(self._pool, lambda: self.client.converse(**kwargs)), request.timeout
+            response = await asyncio.wait_for(  # botocore's read timeout fires first; this is the backstop
+                loop.run_in_executor(self._pool, lambda: self._client(request.timeout).converse(**kwargs)),
+                request.timeout + _BACKSTOP_S,
             )
         except asyncio.TimeoutError:
             raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
@@ -143,7 +158,8 @@ class BedrockProvider:
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self.client.close()
+        for client in self._clients.values():
+            client.close()
 
 
 def to_converse(messages: tuple[Message, ...], model: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
