@@ -76,10 +76,11 @@ def test_the_clouds_credential_variables_are_scrubbed(
         ('provider = "azure-openai"\nazure_ad_token_env = "not a name"', "azure_ad_token_env must be the name of an"),
         ('provider = "azure-openai"\nendpoint = "${AZ"', "endpoint: `${AZ` is not closed"),
         ('provider = "anthropic"\nregion = "us-east-1"', "region: only bedrock models take `region`"),
+        ('provider = "azure-openai"\nendpoint = "https://a.example"\nbase_url = "https://a.example"', "not both"),
     ],
 )
 def test_bad_cloud_keys_are_config_errors(tmp_path: Path, model: str, expected: str) -> None:
-    with pytest.raises(ConfigError, match=r"\[tool.promptcheck.model.m\] ") as error:
+    with pytest.raises(ConfigError, match=r"\[tool.promptcheck.model.m\]") as error:
         _load(tmp_path, f"[tool.promptcheck.model.m]\n{model}\n")
     assert expected in str(error.value)
 

@@ -106,7 +106,12 @@ def test_non_retryable_error_shows_the_servers_message(
     write_project(pytester, llm_server.url, ONE_CASE, deployment=change.get("deployment", azure.DEPLOYMENT))
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*azure-openai model 'az' (HTTP {status}): {words}"])
+    result.stdout.fnmatch_lines(
+        [
+            "*model az (azure-openai:chat-dep)*" if "key" in change else "*(azure-openai:no-such-dep)*",
+            f"*azure-openai model 'az' (HTTP {status}): {words}",
+        ]
+    )
     assert llm_server.request_count == 1
     assert "Traceback" not in output_of(result)
 
@@ -210,3 +215,25 @@ async def _complete(provider: AzureOpenAIProvider) -> str:
         return (await provider.complete(ModelRequest(messages=({"role": "user", "content": "hi"},)))).output
     finally:
         await provider.aclose()
+
+
+def test_dropped_connection_is_a_connection_error(
+    pytester: pytest.Pytester, llm_server: LLMServer, azure_key: str
+) -> None:
+    llm_server.add_fault("drop")
+    write_project(pytester, llm_server.url, ONE_CASE, top='cache = "off"\nretries = 0')
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*azure-openai model 'az': connection to {llm_server.url} failed: *"])
+    assert llm_server.request_count == 1
+
+
+def test_pc_model_points_a_model_at_an_azure_deployment(
+    pytester: pytest.Pytester, llm_server: LLMServer, azure_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--pc-model NAME=azure-openai:DEPLOYMENT@ENDPOINT` (api-version from OPENAI_API_VERSION) serves a model."""
+    monkeypatch.setenv("OPENAI_API_VERSION", azure.API_VERSION)
+    write_project(pytester, "https://elsewhere.invalid", ONE_CASE)
+    result = pytester.runpytest("-v", f"--pc-model=az=azure-openai:{azure.DEPLOYMENT}@{llm_server.url}")
+    result.assert_outcomes(passed=1)
+    assert llm_server.requests[0].path.startswith(f"/openai/deployments/{azure.DEPLOYMENT}/chat/completions?")

@@ -16,7 +16,7 @@ import pytest
 
 import llm_server_bedrock as bedrock
 from llm_server import LLMServer, RecordedRequest, Reply
-from provider_project import ECHO_SUITE, ONE_CASE, output_of
+from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, output_of
 from pytest_promptcheck.config import ModelConfig, ProjectConfig
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
@@ -343,3 +343,15 @@ def test_retryable_classification(
     assert isinstance(error, ProviderError)
     assert (error.provider, error.status, error.retryable) == ("bedrock", status, retryable)
     assert llm_server.request_count == 1
+
+
+def test_endpoint_down_is_one_connection_error(pytester: pytest.Pytester, llm_server: LLMServer, aws: None) -> None:
+    """An endpoint that does not answer: the first call says so, the others are not made (the engine's probe)."""
+    url = llm_server.url
+    llm_server.stop()
+    write_project(pytester, url, TWO_CASES, top='cache = "off"\nretries = 0')
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        ["*bedrock model 'br': connection to http://127.0.0.1:* failed: *", "*did not answer this model's first call*"]
+    )

@@ -469,7 +469,7 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
     return ModelConfig(
         name=name,
         provider=str(spec["provider"]),
-        model=spec.get("model"),
+        model=config_clouds.served_model(spec),
         path=paths["path"],
         adapter=paths["adapter"],
         function=spec.get("function"),

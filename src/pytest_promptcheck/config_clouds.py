@@ -39,6 +39,8 @@ _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 def check_keys(spec: Mapping[str, Any], where: str) -> None:
     """The cloud keys of one model table (``where`` names it): the right provider, types, schemes, region."""
     provider = spec.get("provider")
+    if "endpoint" in spec and "base_url" in spec:
+        raise ConfigError(f"{where}: set `endpoint` or `base_url`, not both (they name the same resource)")
     for key in sorted(set(spec) & set(KEYS)):
         at = f"{where} {key}"
         if provider not in KEYS[key]:
@@ -54,6 +56,14 @@ def check_keys(spec: Mapping[str, Any], where: str) -> None:
             url(value, at)
         elif key == "region":
             region(value, at)
+
+
+def served_model(spec: Mapping[str, Any]) -> Any:
+    """The table's ``model``; an azure-openai model without one is named by its ``deployment`` (what Azure serves
+    under that name), so failure headers and records say ``azure-openai:<deployment>``, not ``azure-openai:?``."""
+    if spec.get("model") is None and spec.get("provider") == AZURE:
+        return spec.get("deployment")
+    return spec.get("model")
 
 
 def url(value: str, where: str) -> str:

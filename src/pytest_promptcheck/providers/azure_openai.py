@@ -7,7 +7,7 @@ The request body and the reply are the ``openai`` provider's (this class reuses 
 
 Keys (``[tool.promptcheck.model.NAME]``; ``${ENV}`` references allowed):
 
-- ``endpoint`` (or ``base_url``): the resource, ``https://my-resource.openai.azure.com``; else
+- ``endpoint`` (or ``base_url``, which ``--pc-model NAME=azure-openai:DEPLOYMENT@URL`` sets): the resource, ``https://my-resource.openai.azure.com``; else
   ``AZURE_OPENAI_ENDPOINT``, as the SDK reads it;
 - ``deployment``: the deployment's name (else ``model``, which Azure takes as the deployment);
 - ``api_version``: e.g. ``2024-10-21``; else ``OPENAI_API_VERSION``;
@@ -82,8 +82,7 @@ def _missing(model: ModelConfig, key: str, line: str, why: str) -> ConfigError:
 
 
 def _endpoint(model: ModelConfig) -> str:
-    if model.options.get("endpoint") and model.base_url:
-        raise ConfigError(f"model {model.name!r} ({model.provider}): set `endpoint` or `base_url`, not both")
+    # base_url wins: a table never holds both (config load refuses it), so both means --pc-model ...@URL
     from_base_url = model.resolved("base_url")
     if from_base_url:
         return config_clouds.url(from_base_url, f"model {model.name!r} base_url")
