@@ -6,6 +6,7 @@ environment as the AWS chain reads them (test values); nothing leaves 127.0.0.1 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import textwrap
@@ -355,3 +356,21 @@ def test_endpoint_down_is_one_connection_error(pytester: pytest.Pytester, llm_se
     result.stdout.fnmatch_lines(
         ["*bedrock model 'br': connection to http://127.0.0.1:* failed: *", "*did not answer this model's first call*"]
     )
+
+
+def test_image_parts_are_sent_as_bytes_and_urls_are_refused(llm_server: LLMServer, aws: None) -> None:
+    """An image given as data becomes a Converse image block (boto3 base64-encodes its bytes); a URL has no
+    Converse form: an error that says so, before any request."""
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    parts = [{"type": "text", "text": "what is this?"}, {"type": "image", "media_type": "image/png", "data": png}]
+    asyncio.run(_complete(_provider(llm_server.url), ModelRequest(messages=({"role": "user", "content": parts},))))
+    assert llm_server.requests[0].body["messages"][0]["content"] == [
+        {"text": "what is this?"}, {"image": {"format": "png", "source": {"bytes": png}}}
+    ]  # fmt: skip
+    url_part = [{"type": "image", "url": "https://example.invalid/cat.png"}]
+    error = asyncio.run(
+        _complete(_provider(llm_server.url), ModelRequest(messages=({"role": "user", "content": url_part},)))
+    )
+    assert isinstance(error, ProviderError) and not error.retryable
+    assert "has no Converse form" in str(error)
+    assert llm_server.request_count == 1
