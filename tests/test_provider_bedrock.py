@@ -333,6 +333,9 @@ def test_tool_turns_become_tool_use_and_tool_result_blocks(llm_server: LLMServer
         ("status", {"status": 400}, 400, False),
         ("slow", {"delay": 2}, None, True),
         ("drop", {}, None, True),
+        ("malformed", {}, None, False),  # not JSON
+        ("malformed", {"body": b'{"output": 3}'}, None, False),  # JSON botocore cannot parse into Converse
+        ("status", {"status": 502, "error_body": b"<html>Bad gateway</html>"}, 502, True),  # a proxy's page
     ],
 )
 def test_retryable_classification(
@@ -343,6 +346,7 @@ def test_retryable_classification(
     error = asyncio.run(_complete(_provider(llm_server.url), request))
     assert isinstance(error, ProviderError)
     assert (error.provider, error.status, error.retryable) == ("bedrock", status, retryable)
+    assert kind != "malformed" or "malformed response from the server" in str(error)
     assert llm_server.request_count == 1
 
 

@@ -69,8 +69,8 @@ def runtime_client(session: Any, *, endpoint_url: str | None, timeout: float, po
     return session.client("bedrock-runtime", endpoint_url=endpoint_url, config=config)
 
 
-def mapped(exc: BaseException, *, model: str, endpoint: str, timeout: float) -> ProviderError | None:
-    """``exc`` (raised by a boto3 call) as a ProviderError, or None when it is no botocore error."""
+def mapped(exc: Exception, *, model: str, endpoint: str, timeout: float) -> ProviderError:
+    """``exc``, raised by a boto3 call, as a ProviderError."""
     import botocore.exceptions as errors
 
     if isinstance(exc, errors.ClientError):
@@ -85,7 +85,9 @@ def mapped(exc: BaseException, *, model: str, endpoint: str, timeout: float) -> 
         return provider_error(PROVIDER, model, f"no usable AWS credentials ({exc}): {_CREDENTIALS_FIX}")
     if isinstance(exc, errors.BotoCoreError):  # ParamValidationError and kin: the request itself is wrong
         return provider_error(PROVIDER, model, f"{type(exc).__name__}: {exc}")
-    return None
+    # botocore parses a reply of the wrong shape into whatever exception it trips on (an AttributeError
+    # for `{"output": 3}`): the reply was malformed, and asking again would not change it.
+    return provider_error(PROVIDER, model, f"malformed response from the server ({type(exc).__name__}: {exc})")
 
 
 def _client_error(exc: Any, model: str) -> ProviderError:

@@ -97,11 +97,8 @@ class BedrockProvider:
             )
         except asyncio.TimeoutError:
             raise self._error(f"no response within {request.timeout:g} s (timeout)", retryable=True) from None
-        except Exception as exc:
-            error = _aws.mapped(exc, model=self.model.name, endpoint=endpoint, timeout=request.timeout)
-            if error is None:
-                raise
-            raise error from None
+        except Exception as exc:  # only boto3 runs in the thread: whatever it raises is the call's failure
+            raise _aws.mapped(exc, model=self.model.name, endpoint=endpoint, timeout=request.timeout) from None
         return self._completion(response)
 
     def _kwargs(self, request: ModelRequest) -> dict[str, Any]:
