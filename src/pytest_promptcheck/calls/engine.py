@@ -35,9 +35,8 @@ if TYPE_CHECKING:
     from ..stores.cassettes import CallLog, CassetteIndex
     from ..stores.response_cache import ResponseCache
 
-_REMOTE_PROVIDERS = frozenset(
-    {"openai", "anthropic", "azure-openai", "bedrock"}
-)  # HTTP endpoints: probed by their first call
+# HTTP endpoints: probed by their first call
+_REMOTE_PROVIDERS = frozenset({"openai", "anthropic", "azure-openai", "bedrock"})
 _LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
 _DEFAULT_BATCH_SIZE = 16
 _GRACE_S = 1.0  # the engine's own timeout fires this much after the provider's, so theirs reports first
