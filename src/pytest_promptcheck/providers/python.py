@@ -2,7 +2,12 @@
 
 The function receives ``messages`` (list of ``{"role", "content"}``) and ``params`` (dict) and
 returns the output text, or a dict with ``output`` and optional ``usage`` (``input_tokens``,
-``output_tokens``) and ``finish_reason``. It may be ``async def``.
+``output_tokens``), ``finish_reason`` and ``tool_calls``. It may be ``async def``.
+
+Tools: a suite's ``tools`` and ``tool_choice`` reach the function in ``params`` (under those names,
+in the suite's flat form), since it is the user's own code that decides how to use them; it answers
+calls as ``tool_calls: [{"name", "arguments" (a mapping or JSON text), "id"}]`` (``output`` may then
+be left out).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 
 from ..config import ModelConfig
 from ..errors import ConfigError
-from .base import Completion, ModelRequest, ProviderContext, Usage
+from .base import Completion, ModelRequest, ProviderContext, ToolCall, Usage
+from .tool_calls import tool_call
 
 SIGNATURE = "def generate(messages, params) -> str | dict"  # what a python model's function looks like
 
@@ -93,6 +99,10 @@ class PythonProvider:
         params = dict(request.params)
         if request.seed is not None:
             params.setdefault("seed", request.seed)
+        if request.tools:
+            params.setdefault("tools", [dict(t) for t in request.tools])
+            if request.tool_choice is not None:
+                params.setdefault("tool_choice", request.tool_choice)
         # The clock runs around the function only, not while a worker thread is awaited: latency is
         # the model's own time, whatever else the run does.
         if self.is_async:
@@ -125,10 +135,13 @@ def _timed(function: Callable[..., Any], messages: list[dict[str, Any]], params:
 def _to_completion(result: Any, model: ModelConfig) -> Completion:
     if isinstance(result, str):
         return Completion(output=result, finish_reason="stop")
+    if isinstance(result, dict) and "output" not in result and isinstance(result.get("tool_calls"), list):
+        result = {**result, "output": ""}  # a reply that is only tool calls
     if isinstance(result, dict) and isinstance(result.get("output"), str):
         usage = result.get("usage") or {}
         return Completion(
             output=result["output"],
+            tool_calls=returned_tool_calls(result.get("tool_calls"), model),
             finish_reason=result.get("finish_reason", "stop"),
             usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
             latency_ms=result.get("latency_ms"),
@@ -137,6 +150,17 @@ def _to_completion(result: Any, model: ModelConfig) -> Completion:
         f"python model {model.name!r} ({model.function}) returned {type(result).__name__}; "
         "return the output text or a dict with an 'output' string"
     )
+
+
+def returned_tool_calls(calls: Any, model: ModelConfig) -> tuple[ToolCall, ...]:
+    if calls is None:
+        return ()
+    if not isinstance(calls, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+        raise TypeError(
+            f"python model {model.name!r} ({model.function}) returned tool_calls {calls!r:.120}; "
+            "return a list of {'name': ..., 'arguments': {...}} mappings"
+        )
+    return tuple(tool_call(c["name"], c.get("arguments"), c.get("id")) for c in calls)
 
 
 def create(model: ModelConfig, context: ProviderContext) -> PythonProvider:

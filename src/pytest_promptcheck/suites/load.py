@@ -18,6 +18,7 @@ from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
 from .rows import csv_rows, jsonl_rows
+from .tools import ToolReader
 from .validate import validate_document
 from .yamlload import LineDict, LineList, line_of, load_yaml
 
@@ -48,6 +49,9 @@ class _SuiteLoader:
         self.problems: list[SuiteProblem] = []
         self.dependencies: dict[Path, bytes] = {}
         self.renderer = PromptRenderer(self.dir, policy)
+        self.doc = LineDict(0)
+        self.tools = ToolReader(self.dir, policy, self._tool_problem, self._read_dependency)
+        self._case_now: tuple[str, Path | None] | None = None  # the case whose tools are read
 
     def problem(self, line: int, message: str, case: str | None = None, path: Path | None = None) -> None:
         self.problems.append(SuiteProblem(path or self.path, line, message, case))
@@ -75,6 +79,7 @@ class _SuiteLoader:
             raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
         self.problems.extend(validate_document(doc, self.path))
         self._fail_if_problems()
+        self.doc = doc
         variants = self._variants(doc)
         defaults = doc.get("defaults", LineDict(0))
         self._check_tags(defaults.get("tags"), None)
@@ -175,6 +180,8 @@ class _SuiteLoader:
         repeat = merged.get("repeat", 1)
         models = merged.get("models")
         models_line = (raw if "models" in raw else defaults).key_lines.get("models", 0) if models else 0
+        self._case_now = (case_id, source)
+        toolset = self.tools.resolve(raw, defaults, self.doc)
         return Case(
             id=case_id,
             line=raw.line,
@@ -191,7 +198,13 @@ class _SuiteLoader:
             description=merged.get("description"),
             source=source,
             messages=_messages(raw["messages"]) if "messages" in raw else None,
+            tools=toolset.tools,
+            tool_choice=toolset.tool_choice,
         )
+
+    def _tool_problem(self, line: int, message: str, path: Path | None, own: bool) -> None:
+        case = self._case_now[0] if self._case_now and own else None  # a suite-level mistake is no case's
+        self.problem(line, message, case, path=path)  # None: the suite file (rows carry no tools)
 
     def _check_tags(self, tags: Any, case_id: str | None, path: Path | None = None) -> None:
         for tag, line in zip(tags or [], _item_lines(tags)):

@@ -76,6 +76,9 @@ class Case:
     source: Path | None = None  # the cases_from file the case came from, when not the suite itself
     # A cases_from row's own chat messages, sent as they are instead of every prompt variant.
     messages: tuple[MessageTemplate, ...] | None = None
+    # Tools in OpenAI's flat function form and the choice (suites/tools.py): the case's, else the suite's.
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: Any = None
 
 
 @dataclass(frozen=True)
