@@ -367,6 +367,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/chat/completions"): openai_chat_completions,
     ("POST", "/v1/messages"): anthropic_messages,
 }
+# Routes whose path holds an id (``/v1/batches/{id}``): (method, regex over the whole path, route),
+# tried in order when no exact route matches; tests/llm_server_batches.py adds the batch APIs here.
+PATTERN_ROUTES: list[tuple[str, re.Pattern[str], Route]] = []
 ERROR_FORMATS: dict[str, ErrorFormat] = {
     "/v1/chat/completions": openai_error,
     "/v1/messages": anthropic_error,
@@ -649,7 +652,10 @@ class LLMServer:
             if fault.kind == "malformed":
                 return Response(200, fault.body, content_type=fault.content_type)
             self._wait(fault.delay)  # "slow": then answer normally
-        route = ROUTES.get((request.method, request.path.split("?")[0]))
+        path = request.path.split("?")[0]
+        route = ROUTES.get((request.method, path)) or next(
+            (r for m, pattern, r in PATTERN_ROUTES if m == request.method and pattern.fullmatch(path)), None
+        )
         if route is None:
             return error_response(request.path, 404, f"no route for {request.method} {request.path} on the test server")
         try:

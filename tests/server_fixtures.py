@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import llm_server_batches  # noqa: F401  # registers the batch APIs' routes on every test server
 from llm_server import LLMServer
 
 
