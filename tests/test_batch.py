@@ -109,32 +109,44 @@ def test_submit_only_then_rerun_resumes_without_a_second_batch(
     assert not state.exists()
 
 
-def test_per_request_errors_name_the_batch_and_the_request(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+@pytest.mark.parametrize(
+    ("provider", "said"),
+    [
+        ("openai", "openai model 'm' (HTTP 400): batch batch_test_*, request pc-*: context too long"),
+        (
+            "anthropic",
+            "anthropic model 'm': batch msgbatch_test_*, request pc-*: invalid_request_error: context too long",
+        ),
+    ],
+)
+def test_per_request_errors_name_the_batch_and_the_request(
+    pytester: pytest.Pytester, llm_server: LLMServer, provider: str, said: str
+) -> None:
     """A request the batch answered with an error is its item's error, naming batch and custom id."""
-    write_project(pytester, llm_server)
+    write_project(pytester, llm_server, provider=provider)
     llm_server.add_fault("status", status=400, match="hello two", message="context too long")
     result = pytester.runpytest("--pc-batch", "-p", "no:xdist")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines([
-        "*model call failed: openai model 'm' (HTTP 400): batch batch_test_*, request pc-*: context too long*"
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines([f"*model call failed: {said}*"])
     assert direct_calls(llm_server) == 0  # not retried directly: each call is made once
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize(
+    ("provider", "end", "said"),
+    [
+        ("openai", "expired", "batch_expired: This request could not be executed before the completion window expired"),
+        ("openai", "cancelled", "batch_cancelled: This request was not executed because the batch was cancelled"),
+        ("anthropic", "expired", "the request's result is 'expired'"),
+    ],
+)
 def test_expired_batch_errors_its_unanswered_requests(
-    pytester: pytest.Pytester, llm_server: LLMServer, provider: str
+    pytester: pytest.Pytester, llm_server: LLMServer, provider: str, end: str, said: str
 ) -> None:
-    """An expired batch: answered requests are judged, the others are errors saying the batch expired."""
+    """An expired or cancelled batch: answered requests are judged, the others are errors saying why."""
     write_project(pytester, llm_server, provider=provider)
-    book(llm_server).end, book(llm_server).answered_before_end = "expired", 1
+    book(llm_server).end, book(llm_server).answered_before_end = end, 1
     result = pytester.runpytest("--pc-batch", "-p", "no:xdist")
     result.assert_outcomes(passed=1, errors=2)
-    said = (
-        "batch_expired: This request could not be executed"
-        if provider == "openai"
-        else "the request's result is 'expired'"
-    )
     result.stdout.fnmatch_lines([f"*batch *_test_*, request pc-*: {said}*"])
     assert direct_calls(llm_server) == 0
 
@@ -226,3 +238,19 @@ def test_a_batched_body_equals_the_direct_one(pytester: pytest.Pytester, llm_ser
     [state] = [r for r in llm_server.requests if r.path.endswith("batches")]
     ids = [line["custom_id"] for line in state.body["requests"]] if provider == "anthropic" else []
     assert all(len(i) <= 64 for i in ids)
+
+
+def test_a_batch_that_cannot_be_polled_is_kept_for_the_next_run(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    """Polling that keeps failing errors the items and keeps the batch; the next run resumes it."""
+    write_project(pytester, llm_server)
+    llm_server.add_fault("status", status=502, when=lambda r: r.method == "GET" and r.path.startswith("/v1/batches/"))
+    first = pytester.runpytest("--pc-batch", "-p", "no:xdist")
+    first.assert_outcomes(errors=3)
+    first.stdout.fnmatch_lines(
+        ["*polling failed*HTTP 502*", "*batch batch_test_* could not be polled; rerun the same command to resume it*"]
+    )
+    llm_server.clear_faults()
+    pytester.runpytest("--pc-batch", "-p", "no:xdist").assert_outcomes(passed=3)
+    assert book(llm_server).created == 1 and direct_calls(llm_server) == 0
