@@ -254,3 +254,17 @@ def test_a_batch_that_cannot_be_polled_is_kept_for_the_next_run(
     llm_server.clear_faults()
     pytester.runpytest("--pc-batch", "-p", "no:xdist").assert_outcomes(passed=3)
     assert book(llm_server).created == 1 and direct_calls(llm_server) == 0
+
+
+def test_a_wider_rerun_resumes_the_pending_batch_and_submits_only_the_rest(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    """A rerun selecting more items polls the pending batch for its calls and batches only the others."""
+    write_project(pytester, llm_server)
+    book(llm_server).hold_polls = 1
+    pytester.runpytest("--pc-batch-submit-only", "-p", "no:xdist", "-k", "c1").assert_outcomes(skipped=1)
+    result = pytester.runpytest("--pc-batch", "-p", "no:xdist")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*resuming the batch submitted * ago (1 request)", "*submitted 2 requests"])
+    assert book(llm_server).created == 2
+    assert sorted(r.last_user for r in book(llm_server).inner) == ["hello one", "hello three", "hello two"]

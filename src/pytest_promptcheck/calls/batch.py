@@ -138,22 +138,37 @@ class BatchRunner:
                 outcome.answers[key] = exc
                 del todo[key]
         if not todo:
-            return None
-        state = self.store.find(model, set(todo))
-        if state is None:
-            state = await self._submit(api, model, todo)
-            if self.submit_only:
-                return self._hold(group, todo, state, outcome, "submitted")
-        else:
+            return
+        states = self.store.holding(model, set(todo))
+        for state in states:
             self.say(f"promptcheck: batch {state.batch_id} ({model.name}): resuming the batch submitted "
-                     f"{_ago(state.submitted)} ago ({len(state.requests)} requests)")  # fmt: skip
+                     f"{_ago(state.submitted)} ago ({_requests(len(state.requests))})")  # fmt: skip
+        covered = {key for state in states for key in state.requests.values()}
+        rest = {k: r for k, r in todo.items() if k not in covered}
+        follow = [self._follow(api, group, state, todo, identity, outcome, fresh=False) for state in states]
+        if rest:
+            try:
+                fresh = await self._submit(api, model, rest)
+            except ProviderError as exc:  # nothing submitted: those calls fail; resumed batches still count
+                outcome.answers.update((key, exc) for key in rest)
+            else:
+                follow.append(self._follow(api, group, fresh, todo, identity, outcome, fresh=True))
+        await asyncio.gather(*follow)
+
+    async def _follow(self, api: BatchAPI, group: _Group, state: BatchState, todo: dict[str, ModelRequest],
+                      identity: str, outcome: BatchOutcome, *, fresh: bool) -> None:  # fmt: skip
+        """Hold (submit-only), or wait for the batch and collect it."""
+        if fresh and self.submit_only:
+            return self._hold(group, state, outcome, "submitted")
+        model = group.model
         progress = await self._wait(api, model, state, once=self.submit_only)
         if progress is None:
             message = f"batch {state.batch_id} could not be polled; rerun the same command to resume it"
-            outcome.answers.update((k, ProviderError(model.provider, model.name, message)) for k in todo)
+            error = ProviderError(model.provider, model.name, message)
+            outcome.answers.update((key, error) for key in state.requests.values())
             return None
         if not progress.ended:
-            return self._hold(group, todo, state, outcome, "still processing")
+            return self._hold(group, state, outcome, "still processing")
         answers = await api.results(state.batch_id) if progress.problem is None else {}
         self._collect(model, state, progress, answers, todo, identity, outcome)
         self.store.forget(state)
@@ -163,8 +178,8 @@ class BatchRunner:
         bodies: list[tuple[str, dict[str, Any]]] = [(custom_id(k), api.body(r)) for k, r in todo.items()]
         try:
             batch_id = await api.submit(bodies)
-        except ProviderError as exc:  # nothing was submitted: every call of the batch fails with this
-            raise ProviderError(exc.provider, exc.model, f"submitting the batch of {len(bodies)} requests failed: "
+        except ProviderError as exc:
+            raise ProviderError(exc.provider, exc.model, f"submitting the batch of {_requests(len(bodies))} failed: "
                                 f"{exc.detail}; rerun to submit it again, or drop --pc-batch to call directly",
                                 status=exc.status) from None  # fmt: skip
         served, base_url = where_served(model)
@@ -174,15 +189,15 @@ class BatchRunner:
         except OSError as exc:  # the batch runs anyway; only a resume after an interruption is lost
             self.say(f"promptcheck: cannot remember batch {batch_id} in {self.store.folder} ({exc}); "
                      "an interrupted run will not resume it")  # fmt: skip
-        self.say(f"promptcheck: batch {batch_id} ({model.name}): submitted {len(bodies)} requests")
+        self.say(f"promptcheck: batch {batch_id} ({model.name}): submitted {_requests(len(bodies))}")
         return state
 
-    def _hold(self, group: _Group, todo: dict[str, ModelRequest], state: BatchState, outcome: BatchOutcome,
-              how: str) -> None:  # fmt: skip
+    def _hold(self, group: _Group, state: BatchState, outcome: BatchOutcome, how: str) -> None:
         reason = (f"batch {state.batch_id} ({group.model.name}) {how} (--pc-batch-submit-only); rerun the same "
                   "command without --pc-batch-submit-only to collect its results")  # fmt: skip
+        held = set(state.requests.values())
         for item in group.items:
-            if any(run_key(item.model, c.request) in todo for c in item.planned_calls()):
+            if any(run_key(item.model, c.request) in held for c in item.planned_calls()):
                 outcome.held[item.nodeid] = reason
 
     async def _wait(self, api: BatchAPI, model: ModelConfig, state: BatchState, *, once: bool) -> BatchProgress | None:
@@ -244,6 +259,10 @@ def batch_api(provider: Provider, model: ModelConfig) -> BatchAPI:
         f"model {model.name!r}: batch mode needs the built-in {model.provider} provider, but a plugin replaced it "
         f"({type(provider).__name__}); set `batch = false` for this model or drop --pc-batch"
     )
+
+
+def _requests(count: int) -> str:
+    return f"{count} request" + ("" if count == 1 else "s")
 
 
 def _ago(since: float) -> str:

@@ -2,8 +2,8 @@
 
 One JSON file per batch: its id, the model (name, what is served, where), when it was submitted,
 and its requests (custom id → the call's run key). A rerun of the same command plans the same
-calls (the same run keys): when a remembered batch of that model holds every call still to make,
-it is polled again instead of submitting a second one. The file goes once its results are
+calls (the same run keys): a remembered batch of that model holding calls still to make is polled
+again instead of submitting them a second time (only the calls no batch holds are submitted anew). The file goes once its results are
 collected (the response cache then holds them); a batch that could not be polled stays.
 """
 
@@ -65,21 +65,24 @@ class BatchStore:
     def _path(self, batch_id: str) -> Path:
         return self.folder / f"{_UNSAFE.sub('_', batch_id)}.json"
 
-    def find(self, model: ModelConfig, keys: set[str]) -> BatchState | None:
-        """The newest remembered batch of ``model`` that holds every call in ``keys``."""
+    def holding(self, model: ModelConfig, keys: set[str]) -> list[BatchState]:
+        """The remembered batches of ``model`` that hold calls in ``keys``, newest first, each holding one
+        the newer ones do not (so no call is collected twice)."""
         served, base_url = where_served(model)
         found = []
         for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else ():
             with contextlib.suppress(OSError, ValueError):
                 state = BatchState.from_json(json.loads(path.read_text(encoding="utf-8")))
-                same = state is not None and (state.model, state.served, state.base_url) == (
-                    model.name,
-                    served,
-                    base_url,
-                )
-                if state is not None and same and keys <= set(state.requests.values()):
+                if state is not None and (state.model, state.served, state.base_url) == (model.name, served, base_url):
                     found.append(state)
-        return max(found, key=lambda s: s.submitted, default=None)
+        chosen: list[BatchState] = []
+        covered: set[str] = set()
+        for state in sorted(found, key=lambda s: s.submitted, reverse=True):
+            mine = set(state.requests.values()) & keys
+            if mine - covered:
+                chosen.append(state)
+                covered |= mine
+        return chosen
 
     def remember(self, state: BatchState) -> None:
         from ..outputs.artifacts import write_json_artifact
