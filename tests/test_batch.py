@@ -172,6 +172,9 @@ def test_batched_calls_are_priced_with_the_discount(pytester: pytest.Pytester, l
     direct = costs(pytester)
     pytester.runpytest("--pc-batch", "-p", "no:xdist").assert_outcomes(passed=3)
     batched = costs(pytester)
+    run = max((pytester.path / ".promptcheck" / "runs").iterdir())
+    [batch_id] = {r.calls[0].batch_id for r in read_records(run / "results.jsonl")}  # the record names the batch
+    assert batch_id is not None and batch_id.startswith("batch_test_")
     assert direct["c1"]
     assert batched == {case: pytest.approx(cost * 0.75) for case, cost in direct.items()}
 
