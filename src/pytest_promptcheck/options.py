@@ -134,11 +134,11 @@ def project_config(config: pytest.Config) -> ProjectConfig:
 
 def _check_batch(config: pytest.Config, project: ProjectConfig) -> None:
     """Batch mode under pytest-xdist is a usage error (items/batching.py says why)."""
-    from .items.batching import XDIST_REASON, batch_on
-
     option = config.option
     if option.pc_replay or project.dry_run or is_xdist_worker(config) or not getattr(option, "numprocesses", None):
         return
+    from .items.batching import XDIST_REASON, batch_on
+
     selected = project.selected_models
     configured = sorted(m.name for m in project.models.values() if m.batch and (selected is None or m.name in selected))
     if batch_on(config):
