@@ -416,7 +416,7 @@ ERROR_FORMATS: dict[str, ErrorFormat] = {
 }
 
 
-# Routes whose path holds a name (Azure's deployment, Bedrock's model id), each with its error format:
+# Routes whose path holds a name or an id (Azure's deployment, Bedrock's model id, a batch's id), each with its error format:
 # (method, path regex, route, error format), from their own modules (which import this one), on first use.
 PatternRoute = tuple[str, "re.Pattern[str]", Route, ErrorFormat]
 
@@ -424,9 +424,10 @@ PatternRoute = tuple[str, "re.Pattern[str]", Route, ErrorFormat]
 @functools.cache
 def pattern_routes() -> tuple[PatternRoute, ...]:
     import llm_server_azure
+    import llm_server_batches
     import llm_server_bedrock
 
-    return (*llm_server_azure.ROUTES, *llm_server_bedrock.ROUTES)
+    return (*llm_server_azure.ROUTES, *llm_server_bedrock.ROUTES, *llm_server_batches.ROUTES)
 
 
 def _pattern_route(method: str | None, path: str) -> PatternRoute | None:

@@ -30,11 +30,12 @@ _ENV_REF = check.ENV_REF
 _MODEL_KEYS = {
     "provider", "model", "path", "adapter", "function", "base_url", "api_key_env", "params", "price",
     "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template", "tool_parser",
+    "batch",
 }  # fmt: skip
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
-    "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment",
+    "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment", "batch_poll_s",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -78,6 +79,7 @@ class ModelConfig:
     timeout: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
     source: str = "config"
+    batch: bool | None = None  # through the provider's batch API (calls/batch.py); None: as --pc-batch says
 
     def resolved(self, field_name: str) -> str | None:
         """A string field with ``${ENV}`` references filled in (raises ConfigError when one is unset)."""
@@ -153,6 +155,7 @@ class ProjectConfig:
     source: str = "defaults"
     mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
     mlflow_experiment: str | None = None
+    batch_poll_s: float = 30.0  # seconds between two looks at a submitted batch (calls/batch.py)
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -287,6 +290,7 @@ def load_project_config(
         mlflow_experiment=check.text(table["mlflow_experiment"], at("mlflow_experiment"))
         if "mlflow_experiment" in table
         else None,
+        batch_poll_s=check.seconds(table.get("batch_poll_s", 30), at("batch_poll_s")),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)
@@ -480,6 +484,7 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         concurrency=spec.get("concurrency"),
         batch_size=spec.get("batch_size"),
         timeout=spec.get("timeout"),
+        batch=spec.get("batch"),
         options={
             k: spec[k] for k in ("device", "dtype", "chat_template", "tool_parser", *config_clouds.KEYS) if k in spec
         }

@@ -263,6 +263,7 @@ class PromptItem(pytest.Item):
                 for t in completion.tool_calls
             ),
             ttft_ms=completion.ttft_ms,
+            batch_id=completion.batch_id,
             passed=verdict.passed,
             score=verdict.score,
             assertions=tuple(

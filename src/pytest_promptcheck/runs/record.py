@@ -137,6 +137,7 @@ class CallRecord:
     # "error"}; additive to record version 1 (older lines read with none).
     tool_calls: tuple[dict[str, Any], ...] = ()
     ttft_ms: float | None = None  # time to the first streamed token (streamed calls only)
+    batch_id: str | None = None  # the provider batch that answered it (--pc-batch); additive to version 1
 
     @property
     def answered(self) -> bool:
@@ -159,7 +160,7 @@ class CallRecord:
             "latency_ms": self.latency_ms, "cost": self.cost, "cached": self.cached, "passed": self.passed,
             "score": self.score, "assertions": [a.to_json() for a in self.assertions],
             "judge_calls": [j.to_json() for j in self.judge_calls],
-            "tool_calls": list(self.tool_calls), "ttft_ms": self.ttft_ms,
+            "tool_calls": list(self.tool_calls), "ttft_ms": self.ttft_ms, "batch_id": self.batch_id,
         }  # fmt: skip
 
     @classmethod
@@ -185,6 +186,7 @@ class CallRecord:
             judge_calls=tuple(JudgeCallRecord.from_json(j) for j in data.get("judge_calls") or ()),
             tool_calls=tuple(dict(t) for t in data.get("tool_calls") or ()),
             ttft_ms=data.get("ttft_ms"),
+            batch_id=data.get("batch_id"),
         )
 
 
