@@ -2,7 +2,9 @@
 
 - :func:`run_key`: the identity of a call within a run: identical calls are made once.
 - :func:`cache_key`: the response cache's key, which adds the model's identity (weights' content
-  hash, a function's source) so a changed model never reuses an old answer.
+  hash, a function's source) so a changed model never reuses an old answer. The ``stream`` param
+  is left out: a streamed answer is the same output as a non-streamed one (a cached answer just has
+  no time to first token; the ``ttft_ms`` assertion says so).
 - :func:`snapshot_key`: where a call's output is stored in a suite's snapshot file.
 """
 
@@ -29,10 +31,14 @@ def cache_key(model: ModelConfig, request: ModelRequest, identity: str) -> str:
     """The cache key of a call (see the module docstring for what goes in)."""
     blob = json.dumps(
         [model.provider, model.describe(), model.resolved("base_url") if model.base_url else None, model.options,
-         request.params, request.messages, request.seed, request.sample_index, identity],
+         _output_params(request.params), request.messages, request.seed, request.sample_index, identity],
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _output_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "stream"} if "stream" in params else params
 
 
 def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool) -> str:

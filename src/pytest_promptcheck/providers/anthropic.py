@@ -19,6 +19,8 @@ Without ``base_url`` the SDK's default applies (``ANTHROPIC_BASE_URL``, else api
 As for every provider, the SDK's own retries are off (``max_retries=0``) and each call has an
 explicit timeout: the engine owns retries. As in the openai provider, the body goes out through the
 SDK client's ``post()`` (see ``_sdk.post_json``); the client still sends ``anthropic-version``.
+``params: {stream: true}`` streams the answer (``streaming``) and records the time to first token.
+Content parts become blocks: text, and ``image`` with a base64 or url source (``content``).
 """
 
 from __future__ import annotations
@@ -30,17 +32,18 @@ from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
 from ._sdk import api_key, post_json, provider_error, server_words, token_count
-from .base import Completion, ModelRequest, ProviderContext, Usage
+from .base import Completion, Message, ModelRequest, ProviderContext, Usage
+from .content import anthropic_blocks, text_of
+from .streaming import AnthropicEvents, stream_completion, wants_stream
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
 _MAX_TOKENS_NAMES = frozenset({"max_tokens", "max_new_tokens"})
 _STOP_NAMES = frozenset({"stop", "stop_sequences"})
-_IGNORED = frozenset({"seed"})  # the Messages API has no seed
+_IGNORED = frozenset({"seed", "stream"})  # the Messages API has no seed; stream is the provider's own switch
 _RESERVED = {
     "model": "set `model` in the model's configuration",
     "messages": "the prompt is the messages",
     "system": "use a `system` message in the prompt",
-    "stream": "streaming is not supported",
 }
 _FINISH_REASONS = {
     "end_turn": "stop",
@@ -77,10 +80,18 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
+        stream = wants_stream(request, "anthropic", self.model.name)
         system, messages = _to_messages(request.messages, self.model.name)
         body = {"model": str(self.model.resolved("model")), "messages": messages, **self._arguments(request.params)}
         if system:
             body["system"] = system
+        if stream:
+            body["stream"] = True
+            return await stream_completion(
+                self._anthropic, self.client, "/v1/messages", body, AnthropicEvents(_FINISH_REASONS),
+                timeout=request.timeout, client_timeout=self._timeout,
+                provider="anthropic", model=self.model.name, server_words=_typed_words,
+            )  # fmt: skip
         response = await post_json(
             self._anthropic, self.client, "/v1/messages", body,
             timeout=request.timeout, client_timeout=self._timeout,
@@ -105,7 +116,7 @@ class AnthropicProvider:
                 extra.update(value)
             else:
                 fields[key] = value
-        fields.update((k, v) for k, v in extra.items() if k not in _RESERVED)
+        fields.update((k, v) for k, v in extra.items() if k not in _RESERVED and k not in _IGNORED)
         return fields
 
     def _stop_sequences(self, key: str, value: Any) -> list[str]:
@@ -145,18 +156,19 @@ class AnthropicProvider:
         await self.client.close()
 
 
-def _to_messages(messages: Iterable[Mapping[str, str]], name: str) -> tuple[str, list[dict[str, str]]]:
+def _to_messages(messages: Iterable[Message], name: str) -> tuple[str, list[dict[str, Any]]]:
     """Our messages as (``system`` text, alternating user/assistant turns starting with user)."""
     system: list[str] = []
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     for message in messages:
-        role, content = message.get("role"), str(message.get("content", ""))
+        role, raw = message.get("role"), message.get("content", "")
+        content = anthropic_blocks(raw) if isinstance(raw, list) else str(raw)
         if role == "system":
-            system.append(content)
+            system.append(text_of(raw))
         elif role not in ("user", "assistant"):
             raise ConfigError(f"model {name!r} (anthropic): message role {role!r} is not system, user or assistant")
         elif turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + content
+            turns[-1]["content"] = _joined(turns[-1]["content"], content)
         else:
             turns.append({"role": role, "content": content})
     if not turns or turns[0]["role"] != "user":
@@ -166,6 +178,13 @@ def _to_messages(messages: Iterable[Mapping[str, str]], name: str) -> tuple[str,
             f"message (system messages aside); this prompt has {found}"
         )
     return "\n\n".join(system), turns
+
+
+def _joined(first: str | list[dict[str, Any]], second: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """Two turns of one role as one: texts blank-line separated, blocks (images) one list."""
+    if isinstance(first, str) and isinstance(second, str):
+        return first + "\n\n" + second
+    return anthropic_blocks(first) + anthropic_blocks(second)
 
 
 def _texts(content: list[Any]) -> Iterable[str]:

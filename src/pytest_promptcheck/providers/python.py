@@ -2,7 +2,9 @@
 
 The function receives ``messages`` (list of ``{"role", "content"}``) and ``params`` (dict) and
 returns the output text, or a dict with ``output`` and optional ``usage`` (``input_tokens``,
-``output_tokens``) and ``finish_reason``. It may be ``async def``.
+``output_tokens``), ``finish_reason``, ``latency_ms`` and ``ttft_ms``. It may be ``async def``.
+A user message with images has content parts (``{"type": "image", "media_type", "data"}`` ...) as
+its ``content``: the function is the user's own app, which decides what to do with them.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ def _to_completion(result: Any, model: ModelConfig) -> Completion:
             finish_reason=result.get("finish_reason", "stop"),
             usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
             latency_ms=result.get("latency_ms"),
+            ttft_ms=result.get("ttft_ms"),  # an app that streams may report its time to first token
         )
     raise TypeError(
         f"python model {model.name!r} ({model.function}) returned {type(result).__name__}; "
