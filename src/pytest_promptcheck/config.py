@@ -463,7 +463,7 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         raise ConfigError(f"{where}: missing `provider` (e.g. openai, anthropic, transformers, python)")
     check.model_table(spec, f"{file}: [tool.promptcheck.model.{name}]")
     if "api" in spec and (spec["api"] not in _APIS or spec["provider"] != "openai"):
-        got = f"{spec['api']!r}" if spec["provider"] == "openai" else f"{spec['api']!r} on a {spec['provider']} model"
+        got = f"{spec['api']!r}" if spec["provider"] == "openai" else f"{spec['api']!r} (provider {spec['provider']!r})"
         raise ConfigError(f"{where}: api = {got}; `api` is for openai models: one of {', '.join(map(repr, _APIS))}")
     paths = {k: str((root / spec[k]).resolve()) if spec.get(k) and not _ENV_REF.search(str(spec[k])) else spec.get(k)
              for k in ("path", "adapter")}  # fmt: skip
