@@ -16,12 +16,13 @@ from typing import Any
 
 from ..config import ModelConfig
 from ..providers.base import ModelRequest
+from ..providers.content import key_form
 
 
 def run_key(model: ModelConfig, request: ModelRequest) -> str:
     """Identity of a call: same model, messages, params, seed and sample index → same answer."""
     blob = json.dumps(
-        [model.name, model.describe(), request.messages, request.params, request.seed, request.sample_index],
+        [model.name, model.describe(), key_form(request.messages), request.params, request.seed, request.sample_index],
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -31,7 +32,7 @@ def cache_key(model: ModelConfig, request: ModelRequest, identity: str) -> str:
     """The cache key of a call (see the module docstring for what goes in)."""
     blob = json.dumps(
         [model.provider, model.describe(), model.resolved("base_url") if model.base_url else None, model.options,
-         _output_params(request.params), request.messages, request.seed, request.sample_index, identity],
+         _output_params(request.params), key_form(request.messages), request.seed, request.sample_index, identity],
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -8,6 +8,8 @@ Anthropic ``image`` blocks with a base64 or url source. A string content stays a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,3 +68,52 @@ def anthropic_blocks(content: Any) -> list[dict[str, Any]]:
             source = {"type": "base64", "media_type": part["media_type"], "data": part["data"]}
             blocks.append({"type": "image", "source": source})
     return blocks
+
+
+def display_text(content: Any) -> str:
+    """A content for people (failure output, a judge's prompt): the text, each image as a short mark."""
+    if not isinstance(content, list):
+        return "" if content is None else str(content)
+    return " ".join(_shown(p) for p in content if isinstance(p, dict))
+
+
+def _shown(part: dict[str, Any]) -> str:
+    if not is_image(part):
+        return str(part.get("text", ""))
+    if "url" in part:
+        return f"[image {part['url']}]"
+    if "sha256" in part:  # a record's stub
+        return f"[image {part.get('path') or part['sha256'][:12]}, {part.get('media_type')}, {part.get('bytes')} bytes]"
+    size = len(str(part.get("data", ""))) * 3 // 4
+    return f"[image {part.get('path', '')}, {part.get('media_type')}, ~{size} bytes]".replace("image , ", "image ")
+
+
+def record_form(messages: Iterable[Message]) -> tuple[Message, ...]:
+    """Messages as a record keeps them: an image's bytes become ``{"type": "image", "media_type",
+    "sha256", "bytes", "path"}``, so records and reports never carry megabytes of base64 (an export
+    that needs the data reads ``path`` again and checks ``sha256``)."""
+    return tuple(_record_message(m) for m in messages)
+
+
+def _record_message(message: Message) -> Message:
+    content = message.get("content")
+    if not isinstance(content, list) or not any(map(is_image, content)):
+        return dict(message)
+    return {**message, "content": [_stub(p) if is_image(p) and "data" in p else dict(p) for p in content]}
+
+
+def _stub(part: dict[str, Any]) -> dict[str, Any]:
+    data = base64.b64decode(part["data"])
+    stub = {"type": "image", "media_type": part["media_type"], "sha256": hashlib.sha256(data).hexdigest()}
+    return {**stub, "bytes": len(data), **({"path": part["path"]} if part.get("path") else {})}
+
+
+def key_form(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """Messages as the call keys hash them: an image by its bytes, not its file name."""
+    if not has_images(messages):
+        return messages
+    return tuple(
+        {**m, "content": [{k: v for k, v in p.items() if k != "path"} if is_image(p) else p for p in m["content"]]}
+        if isinstance(m.get("content"), list) else m
+        for m in messages
+    )  # fmt: skip
