@@ -4,6 +4,7 @@ server, the same Completion as a plain call, time to first token in the record a
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,36 @@ def test_stream_must_be_a_boolean(pytester: pytest.Pytester, llm_server: LLMServ
     result.assert_outcomes(errors=1)
     assert "param 'stream' must be true or false, got 'yes'" in output_of(result)
     assert llm_server.request_count == 0
+
+
+STREAMING_APP = """
+def streamed(messages, params):
+    text = messages[-1]["content"]
+    return {"output": text, "ttft_ms": 100.0 if "fast" in text else 900.0, "latency_ms": 1000.0}
+"""
+
+
+def test_metrics_report_ttft_percentiles_per_model(pytester: pytest.Pytester) -> None:
+    """The summary's latency table gains TTFT p50/p95 columns when calls streamed; `metrics: ttft` bounds them."""
+    pytester.makepyfile(app=STREAMING_APP)
+    pytester.makepyprojecttoml(
+        '[tool.promptcheck]\nmodels = ["m"]\n[tool.promptcheck.model.m]\nprovider = "python"\nfunction = "app:streamed"\n'
+    )
+    suite = """
+        prompts:
+          p: "{{ x }}"
+        metrics:
+          ttft: { p95_ms: 500 }
+        cases:
+          - { id: a, vars: { x: fast one }, assert: [ { contains: one } ] }
+          - { id: b, vars: { x: fast two }, assert: [ { contains: two } ] }
+          - { id: c, vars: { x: slow three }, assert: [ { contains: three } ] }
+    """
+    pytester.makefile(".prompts.yaml", test_suite=textwrap.dedent(suite))
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines([
+        "model  calls  p50 ms  p95 ms  max ms  ttft p50  ttft p95  tokens in  tokens out  cost",
+        "m          3    1000    1000    1000       100       820          -           -     -",
+        "*BROKEN test_suite.prompts.yaml: model m: ttft = 820 ms > p95_ms 500 ms",
+    ])  # fmt: skip
+    assert result.ret != 0  # the threshold is breached
