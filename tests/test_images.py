@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,41 @@ def test_a_text_only_provider_says_so_at_collection(pytester: pytest.Pytester) -
         "run the case on a model that reads images (openai, anthropic)*"
     ])  # fmt: skip
     assert "no-such-checkpoint" not in output_of(result)
+
+
+PARTS_APP = """
+def look(messages, params):
+    parts = messages[-1]["content"]
+    return "a picture of " + ", ".join(p.get("media_type", "text") for p in parts)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["openai-chat", "trl-sft"])
+def test_an_export_carries_the_image_as_a_data_url(pytester: pytest.Pytester, fmt: str) -> None:
+    """The export alone reads the image back (checked against the record's sha256) into OpenAI's vision
+    format; a text-only format skips the row and says why. A python model gets the parts as they are."""
+    _images(pytester, **{"cat.png": PNG})
+    pytester.makepyfile(app=PARTS_APP)
+    pytester.makepyprojecttoml(
+        '[tool.promptcheck]\nmodels = ["m"]\n[tool.promptcheck.model.m]\nprovider = "python"\nfunction = "app:look"\n'
+    )
+    suite = SUITE.replace("icontains: picture", "contains: a cat").replace(
+        "vars: { name: cat }", "vars: { name: cat }\n        ideal: a cat"
+    )
+    pytester.makefile(".prompts.yaml", test_suite=textwrap.dedent(suite))
+    result = pytester.runpytest("--pc-export", "out/ft.jsonl", "--pc-export-format", fmt)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*output: a picture of text, image/png*"])
+    rows = [json.loads(line) for line in (pytester.path / "out" / "ft.jsonl").read_text().splitlines()]
+    if fmt == "trl-sft":
+        assert rows == []
+        manifest = json.loads((pytester.path / "out" / "ft.manifest.json").read_text())
+        assert manifest["counts"]["skipped"] == {"images (trl-sft rows are text only; use openai-chat)": 1}
+        return
+    (row,) = rows
+    user = row["messages"][1]["content"]
+    assert user == [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}},
+    ]
+    assert row["messages"][-1] == {"role": "assistant", "content": "a cat"}
