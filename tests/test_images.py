@@ -220,3 +220,15 @@ def test_an_export_carries_the_image_as_a_data_url(pytester: pytest.Pytester, fm
         {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}},
     ]
     assert row["messages"][-1] == {"role": "assistant", "content": "a cat"}
+
+
+def test_a_cassette_replays_an_image_case_without_its_base64(pytester: pytest.Pytester, llm_server: LLMServer) -> None:
+    """--pc-record keeps the image as its hash (the key covers the bytes); --pc-replay answers offline."""
+    _images(pytester, **{"cat.png": PNG})
+    _project(pytester, llm_server, "openai", SUITE)
+    pytester.runpytest("--pc-record").assert_outcomes(passed=1)
+    (cassette,) = pytester.path.rglob("*.cassette.jsonl")
+    assert base64.b64encode(PNG).decode()[:40] not in cassette.read_text()
+    llm_server.stop()
+    pytester.runpytest("--pc-replay").assert_outcomes(passed=1)
+    assert llm_server.request_count == 1
