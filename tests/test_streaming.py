@@ -193,3 +193,35 @@ def test_metrics_report_ttft_percentiles_per_model(pytester: pytest.Pytester) ->
         "*BROKEN test_suite.prompts.yaml: model m: ttft = 820 ms > p95_ms 500 ms",
     ])  # fmt: skip
     assert result.ret != 0  # the threshold is breached
+
+
+@pytest.mark.parametrize(
+    ("provider", "model_lines", "body", "message"),
+    [
+        ("openai", "", b'data: {"error": {"message": "boom in the middle"}}\n\n',
+         "the server reported an error mid-stream: boom in the middle"),
+        ("anthropic", "", b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n',
+         "the server reported an error mid-stream: overloaded_error: Overloaded"),
+        ("openai", 'api = "responses"', b'event: response.created\ndata: {"type": "response.created", "response": {}}\n\n',
+         "malformed stream from the server: the stream ended before its response.completed event"),
+    ],
+    ids=["openai-error-event", "anthropic-error-event", "responses-cut-short"],
+)  # fmt: skip
+def test_a_broken_stream_is_a_clear_model_error(
+    pytester: pytest.Pytester, llm_server: LLMServer, provider: str, model_lines: str, body: bytes, message: str
+) -> None:
+    """An error event inside a 200 stream, or a stream that ends early, fails the item with the server's words."""
+    llm_server.add_fault("malformed", body=body, content_type="text/event-stream")
+    suite = """
+        prompts:
+          p: "hi"
+        cases:
+          - id: c
+            params: { stream: true }
+            assert: [ { contains: hi } ]
+    """
+    _project(pytester, llm_server, provider, suite, model_lines)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    out = output_of(result)
+    assert message in out and "Traceback" not in out

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
 from ._sdk import ServerWords, guarded, provider_error, token_count
 from .base import Completion, ModelRequest, ToolCall, Usage
 
@@ -72,7 +72,12 @@ async def stream_completion(
     try:
         await guarded(sdk, consume(), provider=provider, model=model, base_url=str(client.base_url),
                       timeout=timeout, server_words=server_words)  # fmt: skip
-    except sdk.APIError as exc:  # an ``error`` event inside a 200 stream (status errors are mapped above)
+    except ProviderError as exc:
+        if exc.status != 200:
+            raise
+        # Anthropic's SDK raises an ``error`` event inside the 200 stream as a status error of status 200.
+        raise provider_error(provider, model, f"the server reported an error mid-stream: {exc.detail}") from None
+    except sdk.APIError as exc:  # OpenAI's SDK: an ``error`` event inside a 200 stream
         words = server_words(exc.body) if isinstance(getattr(exc, "body", None), dict) else None
         raise provider_error(
             provider, model, f"the server reported an error mid-stream: {words or exc.message}"
