@@ -119,9 +119,10 @@ class PromptRenderer:
                     except RenderError as exc:
                         raise RenderError(f"vars.{key}: {exc}", undefined=exc.undefined) from None
             values.update({k: v for k, v in binding.items() if k not in variables})
-        return tuple({"role": message.role, "content": self._content(message, values)} for message in variant.messages)
+        return tuple({"role": message.role, "content": self.render_content(message, values)} for message in variant.messages)
 
-    def _content(self, message: MessageTemplate, values: Mapping[str, Any]) -> Any:
+    def render_content(self, message: MessageTemplate, values: Mapping[str, Any]) -> Any:
+        """One message's content: its text, or its parts (text and images) in the neutral form."""
         if not message.parts:
             return self.render_text(message.content, values)
         try:
