@@ -1,9 +1,12 @@
 """A real local HTTP server that speaks LLM wire protocols, for end-to-end provider tests.
 
 Requests are routed by path (``ROUTES``): ``POST /v1/chat/completions`` speaks the OpenAI Chat
-Completions protocol, ``POST /v1/messages`` the Anthropic Messages protocol (SDK base URL: the
-server's root, ``url``); paths that hold a name are matched by pattern (``pattern_routes``: Azure
-OpenAI's deployments in tests/llm_server_azure.py, Bedrock's Converse in tests/llm_server_bedrock.py); errors come in each API's own format (``ERROR_FORMATS``). The server binds 127.0.0.1 on a free port and serves each connection on its own thread
+Completions protocol, ``POST /v1/responses`` the OpenAI Responses API, ``POST /v1/messages`` the
+Anthropic Messages protocol (SDK base URL: the server's root, ``url``); paths that hold a name or
+an id are matched by pattern (``pattern_routes``: Azure OpenAI's deployments in
+tests/llm_server_azure.py, Bedrock's Converse in tests/llm_server_bedrock.py, the batch APIs in
+tests/llm_server_batches.py); errors come in each API's own format (``ERROR_FORMATS``). The server
+binds 127.0.0.1 on a free port and serves each connection on its own thread
 (HTTP/1.1 keep-alive, so SDK connection pools reuse connections).
 
 What a test controls:
@@ -16,8 +19,11 @@ What a test controls:
   client's timeout, a malformed JSON body, a dropped connection — selected per request: the first
   N, every k-th, with a seeded probability, by content match or predicate, at most ``times`` times.
 
+``"stream": true`` gets Server-Sent Events in each API's form (tests/llm_wire.py), with
+``Reply.first_token_delay`` seconds before the first token and ``Reply.tool_calls`` streamed too.
+
 What a test observes: ``requests`` (every request's method, path, lower-cased headers, JSON body,
-the fault applied and the status sent), ``request_count``, ``in_flight`` and ``peak_in_flight``
+the fault applied and the status sent, ``images`` in any protocol's form), ``request_count``, ``in_flight`` and ``peak_in_flight``
 (most requests being handled at once), ``errors`` (exceptions raised by the responder).
 """
 
@@ -33,10 +39,12 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
+
+import llm_wire
 
 FaultKind = Literal["status", "slow", "malformed", "drop"]
 FAULT_KINDS: tuple[str, ...] = ("status", "slow", "malformed", "drop")
@@ -95,12 +103,17 @@ class RecordedRequest:
 
     @property
     def system(self) -> str:
-        """The top-level ``system`` prompt's text (Anthropic Messages; "" when there is none)."""
-        return content_text(self.body.get("system")) if isinstance(self.body, dict) else ""
+        """The top-level ``system`` prompt's text (Anthropic Messages; Responses ``instructions``; "" when none)."""
+        if not isinstance(self.body, dict):
+            return ""
+        return content_text(self.body.get("system")) or content_text(self.body.get("instructions"))
 
     @property
     def messages(self) -> list[dict[str, Any]]:
         messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        if messages is None and isinstance(self.body, dict):  # the Responses API: input items with a role
+            messages = self.body.get("input")
+            messages = [{"role": "user", "content": messages}] if isinstance(messages, str) else messages
         return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
     @property
@@ -120,6 +133,11 @@ class RecordedRequest:
             if message.get("role") == "user":
                 return content_text(message.get("content"))
         return ""
+
+    @property
+    def images(self) -> list[dict[str, Any]]:
+        """The images the request carries (any protocol): ``{"media_type", "data"}`` (base64) or ``{"url"}``."""
+        return llm_wire.image_parts(self.body)
 
     @property
     def text(self) -> str:
@@ -142,10 +160,16 @@ class Reply:
     model: str | None = None  # default: the model the request named
     usage: bool = True  # False leaves ``usage`` out of the body
     stop_sequence: str | None = None  # Anthropic: the stop sequence hit (finish_reason "stop_sequence")
-    # Tool calls to answer with: (name, arguments) where arguments is a mapping, or raw text sent as is
-    # (OpenAI) / as a non-object ``input`` (Anthropic), to test malformed arguments. With calls, a
-    # "stop" finish becomes "tool_calls" (tool_use) and empty content is null (OpenAI) / no text block.
-    tool_calls: list[tuple[str, Any]] = field(default_factory=list)
+    # Tool calls to answer with: (name, arguments) pairs or {"name", "arguments", "id"?} dicts, where
+    # arguments is a mapping, or raw text sent as is (OpenAI) / as a non-object ``input`` (Anthropic),
+    # to test malformed arguments. With calls, a "stop" finish becomes "tool_calls" (tool_use) and
+    # empty content is null (OpenAI) / no text block. Streamed and Responses answers carry them too.
+    tool_calls: Sequence[tuple[str, Any] | dict[str, Any]] = ()
+    first_token_delay: float = 0.0  # streamed answers: seconds between the stream's start and its first token
+
+    def call_dicts(self) -> tuple[dict[str, Any], ...]:
+        """``tool_calls`` as {"name", "arguments", "id"?} dicts."""
+        return tuple(c if isinstance(c, dict) else {"name": c[0], "arguments": c[1]} for c in self.tool_calls)
 
 
 Responder = Callable[[RecordedRequest], "str | Reply"]
@@ -245,6 +269,7 @@ class Response:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    stream: list[llm_wire.StreamPart] | None = None  # SSE events (bytes) and waits (float s), sent chunked
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -269,11 +294,15 @@ def openai_chat_completions(server: LLMServer, request: RecordedRequest) -> Resp
     body = request.body
     if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not request.messages:
         return openai_error(400, "the body must be a JSON object with `model` and a non-empty `messages` list")
-    if body.get("stream"):
-        return openai_error(400, "stream=true is not supported by the test server")
     reply = server.reply_for(request)
     prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else _words(request.text)
     completion_tokens = reply.completion_tokens if reply.completion_tokens is not None else _words(reply.content)
+    if body.get("stream"):
+        answer = _answer(request, reply, f"chatcmpl-test-{request.index}", body["model"])
+        include = bool((body.get("stream_options") or {}).get("include_usage"))
+        return Response(
+            200, b"", content_type="text/event-stream", stream=llm_wire.openai_chunks(answer, include_usage=include)
+        )
     n = body.get("n")
     choice_count = n if isinstance(n, int) and n > 0 else 1
     payload: dict[str, Any] = {
@@ -310,9 +339,10 @@ def _openai_message(reply: Reply, index: int) -> dict[str, Any]:
     if reply.tool_calls:
         message["content"] = reply.content or None
         message["tool_calls"] = [
-            {"id": f"call_{index}_{i}", "type": "function",
-             "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
-            for i, (name, args) in enumerate(reply.tool_calls)
+            {"id": c.get("id") or f"call_{index}_{i}", "type": "function",
+             "function": {"name": c["name"],
+                          "arguments": c["arguments"] if isinstance(c["arguments"], str) else json.dumps(c["arguments"])}}
+            for i, c in enumerate(reply.call_dicts())
         ]  # fmt: skip
     return message
 
@@ -322,8 +352,13 @@ def _anthropic_content(reply: Reply, index: int) -> list[dict[str, Any]]:
     if reply.tool_calls:
         blocks = blocks if reply.content else []
         blocks += [
-            {"type": "tool_use", "id": f"toolu_{index:04d}_{i}", "name": name, "input": args}
-            for i, (name, args) in enumerate(reply.tool_calls)
+            {
+                "type": "tool_use",
+                "id": c.get("id") or f"toolu_{index:04d}_{i}",
+                "name": c["name"],
+                "input": c["arguments"],
+            }
+            for i, c in enumerate(reply.call_dicts())
         ]
     return blocks
 
@@ -339,8 +374,6 @@ def _anthropic_invalid(body: Any) -> str | None:
         return "max_tokens: Field required"
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         return "max_tokens: Input should be a valid integer greater than or equal to 1"
-    if body.get("stream"):
-        return "stream: true is not supported by the test server"
     system = body.get("system")
     if system is not None and not isinstance(system, (str, list)):
         return "system: Input should be a valid string or a list of text blocks"
@@ -382,6 +415,10 @@ def anthropic_messages(server: LLMServer, request: RecordedRequest) -> Response:
     stop_sequence = reply.stop_sequence
     if stop_reason == "stop_sequence" and stop_sequence is None and body.get("stop_sequences"):
         stop_sequence = body["stop_sequences"][0]
+    if body.get("stream"):
+        answer = _answer(request, reply, f"msg_test_{request.index:06d}", body["model"])
+        events = llm_wire.anthropic_events(answer, stop_reason=stop_reason, stop_sequence=stop_sequence)
+        return Response(200, b"", {"request-id": f"req_test_{request.index:06d}"}, "text/event-stream", events)
     payload: dict[str, Any] = {
         "id": f"msg_test_{request.index:06d}",
         "type": "message",
@@ -401,6 +438,28 @@ def anthropic_messages(server: LLMServer, request: RecordedRequest) -> Response:
     return json_response(200, payload, {"request-id": f"req_test_{request.index:06d}"})
 
 
+def _answer(request: RecordedRequest, reply: Reply, answer_id: str, model: str) -> llm_wire.Answer:
+    return llm_wire.Answer(
+        id=answer_id, model=reply.model or model, content=reply.content, finish_reason=reply.finish_reason,
+        tool_calls=reply.call_dicts(),
+        input_tokens=reply.prompt_tokens if reply.prompt_tokens is not None else _words(request.text),
+        output_tokens=reply.completion_tokens if reply.completion_tokens is not None else _words(reply.content),
+        usage=reply.usage, first_token_delay=reply.first_token_delay,
+    )  # fmt: skip
+
+
+def openai_responses(server: LLMServer, request: RecordedRequest) -> Response:
+    """``POST /v1/responses``: a ``response`` object, or its ``response.*`` events when ``stream``."""
+    problem = llm_wire.responses_invalid(request.body)
+    if problem is not None:
+        return openai_error(400, problem)
+    reply = server.reply_for(request)
+    answer = _answer(request, reply, f"resp_test_{request.index:06d}", request.body["model"])
+    if request.body.get("stream"):
+        return Response(200, b"", content_type="text/event-stream", stream=llm_wire.responses_events(answer))
+    return json_response(200, llm_wire.responses_object(answer))
+
+
 Route = Callable[["LLMServer", RecordedRequest], Response]
 ErrorFormat = Callable[[int, str, "dict[str, str] | None"], Response]
 
@@ -409,10 +468,12 @@ ErrorFormat = Callable[[int, str, "dict[str, str] | None"], Response]
 ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/chat/completions"): openai_chat_completions,
     ("POST", "/v1/messages"): anthropic_messages,
+    ("POST", "/v1/responses"): openai_responses,
 }
 ERROR_FORMATS: dict[str, ErrorFormat] = {
     "/v1/chat/completions": openai_error,
     "/v1/messages": anthropic_error,
+    "/v1/responses": openai_error,
 }
 
 
@@ -507,6 +568,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 llm._depart()
 
     def _send(self, response: Response) -> None:
+        if response.stream is not None:
+            self._send_stream(response, response.stream)
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -514,6 +578,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def _send_stream(self, response: Response, parts: list[llm_wire.StreamPart]) -> None:
+        """An SSE body in HTTP/1.1 chunks (keep-alive holds), each event flushed as it goes."""
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        for part in parts:
+            if isinstance(part, (int, float)):
+                self.server.llm._wait(float(part))
+            elif part:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
 

@@ -68,9 +68,47 @@ def test_responder_error_is_a_500_and_kept(llm_server: LLMServer) -> None:
 def test_routes_and_bad_requests(llm_server: LLMServer) -> None:
     assert post(llm_server, path="/v1/nope")[0] == 404
     assert post(llm_server, body={"model": "m"})[0] == 400
-    stream = {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": True}
-    assert post(llm_server, body=stream)[0] == 400
-    assert [r.status for r in llm_server.requests] == [404, 400, 400]
+    assert [r.status for r in llm_server.requests] == [404, 400]
+
+
+def _events(raw: bytes) -> list[tuple[str | None, str]]:
+    """(event name, data) of each SSE event in a body (http.client has undone the chunking)."""
+    found = []
+    for block in raw.decode().strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        found.append((fields.get("event"), fields["data"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "extra", "first", "last"),
+    [
+        ("/v1/chat/completions", {"stream_options": {"include_usage": True}}, None, (None, "[DONE]")),
+        ("/v1/messages", {"max_tokens": 5}, "message_start", ("message_stop", '{"type": "message_stop"}')),
+        ("/v1/responses", {"input": "a b"}, "response.created", ("response.completed", None)),
+    ],
+)
+def test_streams_are_sse_in_each_protocols_form(
+    llm_server: LLMServer, path: str, extra: dict[str, Any], first: str | None, last: tuple[str | None, str | None]
+) -> None:
+    """``stream: true`` answers Server-Sent Events, chunked (keep-alive holds); the text arrives in pieces."""
+    llm_server.responder = lambda r: Reply("a b c", first_token_delay=0.2)
+    body = {"model": "m", "stream": True, **extra}
+    if path != "/v1/responses":
+        body["messages"] = [{"role": "user", "content": "a b"}]
+    started = time.monotonic()
+    status, headers, raw = post(llm_server, body=body, path=path)
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    assert headers["transfer-encoding"] == "chunked"
+    assert time.monotonic() - started >= 0.2
+    events = _events(raw)
+    assert events[0][0] == first and events[-1][0] == last[0]
+    if last[1] is not None:
+        assert events[-1][1] == last[1]
+    texts = [json.loads(d) for _, d in events if d != "[DONE]"]
+    if path == "/v1/chat/completions":
+        assert "".join(t["choices"][0]["delta"].get("content", "") for t in texts if t["choices"]) == "a b c"
+        assert texts[-1]["usage"] == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
 
 
 def test_fault_first_n(llm_server: LLMServer) -> None:
@@ -266,7 +304,6 @@ def test_anthropic_content_blocks_and_system_blocks(llm_server: LLMServer) -> No
         (message_body(("user", "a"), ("user", "b")), "roles must alternate"),
         (message_body(("user", "a"), ("assistant", "b"), ("assistant", "c")), "roles must alternate"),
         (message_body(("system", "s"), ("user", "hi")), "top-level `system` parameter"),
-        (message_body(("user", "hi"), stream=True), "stream"),
         (message_body(("user", "hi"), stop_sequences="END"), "stop_sequences"),
         ([1, 2], "JSON object"),
     ],

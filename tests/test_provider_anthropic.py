@@ -483,7 +483,7 @@ def test_max_tokens_and_params_mapping(llm_server: LLMServer) -> None:
 
 def test_reserved_params_are_configuration_errors(llm_server: LLMServer) -> None:
     provider = _provider(llm_server.anthropic_base_url)
-    for key in ("system", "stream", "messages", "model"):
+    for key in ("system", "messages", "model"):  # stream is a switch: tests/test_streaming.py
         with pytest.raises(ConfigError, match=f"model 'claude' \\(anthropic\\): params cannot set '{key}'"):
             _run(provider, ModelRequest(({"role": "user", "content": "hi"},), {key: "x"}))
     assert llm_server.request_count == 0

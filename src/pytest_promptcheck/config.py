@@ -30,8 +30,9 @@ _ENV_REF = check.ENV_REF
 _MODEL_KEYS = {
     "provider", "model", "path", "adapter", "function", "base_url", "api_key_env", "params", "price",
     "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template", "tool_parser",
-    "batch",
+    "batch", "api",
 }  # fmt: skip
+_APIS = ("chat", "responses")  # an openai model's `api`: Chat Completions or the Responses API
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
@@ -468,6 +469,9 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         raise ConfigError(f"{where}: missing `provider` (e.g. openai, anthropic, transformers, python)")
     check.model_table(spec, f"{file}: [tool.promptcheck.model.{name}]")
     config_clouds.check_keys(spec, f"{file}: [tool.promptcheck.model.{name}]")
+    if "api" in spec and (spec["api"] not in _APIS or spec["provider"] != "openai"):
+        got = f"{spec['api']!r}" if spec["provider"] == "openai" else f"{spec['api']!r} (provider {spec['provider']!r})"
+        raise ConfigError(f"{where}: api = {got}; `api` is for openai models: one of {', '.join(map(repr, _APIS))}")
     paths = {k: str((root / spec[k]).resolve()) if spec.get(k) and not _ENV_REF.search(str(spec[k])) else spec.get(k)
              for k in ("path", "adapter")}  # fmt: skip
     return ModelConfig(
@@ -486,7 +490,9 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         timeout=spec.get("timeout"),
         batch=spec.get("batch"),
         options={
-            k: spec[k] for k in ("device", "dtype", "chat_template", "tool_parser", *config_clouds.KEYS) if k in spec
+            k: spec[k]
+            for k in ("device", "dtype", "chat_template", "tool_parser", "api", *config_clouds.KEYS)
+            if k in spec
         }
         | dict(spec.get("options", {})),
         source=where,

@@ -19,6 +19,7 @@ from ..suites.limits import planned_calls_message
 from ..suites.model import LoadedSuite, Suite
 from ..suites.parse_cache import load_suite_cached
 from ..verdicts.evaluate import PreparedAssertion
+from .content_check import check_images
 from .item import PromptItem
 from .prepare import CasePreparer
 
@@ -45,6 +46,7 @@ class PromptFile(pytest.File):
         registries = self.registries = state.registries_for(self)
         prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
         _check_python_models(self, state, loaded.suite, registries)
+        check_images(loaded, state.project)
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
         yield from _items(self, state, loaded, prepared, snapshots)
 

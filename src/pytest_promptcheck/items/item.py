@@ -23,6 +23,7 @@ from ..config import ModelConfig, ProjectConfig, effective_call_settings
 from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
 from ..outputs.failure import explain, format_failure
 from ..providers.base import Completion, ModelRequest
+from ..providers.content import record_form
 from ..runs import record
 from ..runs.record import AssertionRecord, CallRecord, ItemRecord, JudgeCallRecord
 from ..session import get_session
@@ -241,7 +242,7 @@ class PromptItem(pytest.Item):
         return CallRecord(
             sample=call.sample,
             binding=_jsonable(call.binding),
-            messages=tuple(dict(m) for m in call.messages),
+            messages=record_form(call.messages),  # images as hash and size, not base64
             params=_jsonable(call.request.params),
             seed=call.request.seed,
             output=completion.output,
@@ -378,7 +379,7 @@ def _setup_problem(exc: PromptcheckError) -> str:
 
 def _unanswered(call: Call, judge_calls: tuple[JudgeCallRecord, ...] = ()) -> CallRecord:
     """A call that never got a verdict (an error, a dry run): what would have been sent."""
-    return CallRecord(call.sample, _jsonable(call.binding), tuple(dict(m) for m in call.messages),
+    return CallRecord(call.sample, _jsonable(call.binding), record_form(call.messages),
                       _jsonable(call.request.params), call.request.seed, judge_calls=judge_calls)  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from typing import Any
 from ..runs.lineage import export_lineage_id, export_manifest_path, file_sha256
 from ..runs.record import CallRecord, ItemRecord
 from .artifacts import write_json_artifact, write_lines_artifact
+from .export_images import IMAGE_FORMATS, has_image_stubs, with_image_data
 from .redact import Redactor
 
 FORMATS = ("openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo")
@@ -105,7 +106,8 @@ def export_calls(
         if record.ideal is None:
             labels.append(_needs_label(record, call))
             continue
-        row, why = build_row(options.format, list(call.messages), record.ideal, call.output)
+        messages, why = _messages(list(call.messages), options.format, manifest, record.suite)
+        row, why = build_row(options.format, messages, record.ideal, call.output) if messages else (None, why)
         if row is None:
             result.skipped[why] = result.skipped.get(why, 0) + 1
         else:
@@ -147,7 +149,7 @@ def build_row(
     fmt: str, messages: list[dict[str, Any]], ideal: str, output: str | None
 ) -> tuple[dict[str, Any] | None, str]:
     """The row of one failing call in format ``fmt``, or (None, why it cannot be one)."""
-    prompt = [{"role": str(m.get("role")), "content": str(m.get("content"))} for m in messages]
+    prompt = [{"role": str(m.get("role")), "content": _content(m.get("content"))} for m in messages]
     if not prompt or prompt[-1]["role"] == "assistant":
         return None, "prompt ends with an assistant turn"
     if any(not m["content"] for m in prompt) or not ideal:
@@ -165,6 +167,21 @@ def build_row(
     if fmt == "trl-dpo":
         return {"prompt": prompt, "chosen": target, "rejected": rejected}, ""
     return _bedrock(prompt, ideal)
+
+
+def _content(content: Any) -> Any:
+    return content if isinstance(content, list) else str(content)  # a list: image parts (export_images)
+
+
+def _messages(
+    messages: list[dict[str, Any]], fmt: str, manifest: dict[str, Any], suite: str
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """The call's messages, images read back into data URLs (formats that take them), or why not."""
+    if not has_image_stubs(messages):
+        return messages, ""
+    if fmt not in IMAGE_FORMATS:
+        return None, f"images ({fmt} rows are text only; use openai-chat)"
+    return with_image_data(messages, Path(str(manifest.get("rootdir") or ".")), suite)
 
 
 def _bedrock(prompt: list[dict[str, str]], ideal: str) -> tuple[dict[str, Any] | None, str]:

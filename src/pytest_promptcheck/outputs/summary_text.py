@@ -157,14 +157,19 @@ def _bias(models: dict[str, Metrics]) -> list[str]:
 
 
 def _operational(models: dict[str, Metrics], judges: dict[str, Usage]) -> list[str]:
-    """Per model, then one line per grader model (``judge NAME``: the calls judge/rubric made)."""
-    rows = [["model", "calls", "p50 ms", "p95 ms", "max ms", "tokens in", "tokens out", "cost"]]
+    """Per model, then one line per grader model (``judge NAME``: the calls judge/rubric made). TTFT
+    p50/p95 columns only when some call streamed."""
+    streamed = any(found.ttft is not None for found in models.values())
+    ttft_head = ["ttft p50", "ttft p95"] if streamed else []
+    rows = [["model", "calls", "p50 ms", "p95 ms", "max ms", *ttft_head, "tokens in", "tokens out", "cost"]]
     for model, found in models.items():
-        lat = found.latency
+        lat, first = found.latency, found.ttft
         timing = [f"{lat.p50_ms:.0f}", f"{lat.p95_ms:.0f}", f"{lat.max_ms:.0f}"] if lat else ["-"] * 3
+        if streamed:
+            timing += [f"{first.p50_ms:.0f}", f"{first.p95_ms:.0f}"] if first else ["-"] * 2
         rows.append([model, *_usage_cells(found.usage, timing)])
     for model, use in judges.items():
-        rows.append([f"judge {model}", *_usage_cells(use, ["-"] * 3)])
+        rows.append([f"judge {model}", *_usage_cells(use, ["-"] * len(rows[0][2:-3]))])
     return ["latency, tokens, cost", *table(rows)]
 
 

@@ -13,7 +13,7 @@ Keys (``<m>``: a model, ``<t>``: a case tag)::
              model/<m>/provider, model/<m>/served, model/<m>/params
     metrics  model/<m>/pass_rate (+ _low, _high: the Wilson 95% interval), passed, judged, errors, calls,
              consistency, pass_at_1, pass_hat_k, bias_gap, bias_change_rate, latency_p50_ms,
-             latency_p95_ms, input_tokens, output_tokens, cost_usd; tag/<t>/<m>/… the same per tag;
+             latency_p95_ms, ttft_p50_ms, ttft_p95_ms (streamed calls), input_tokens, output_tokens, cost_usd; tag/<t>/<m>/… the same per tag;
              gate/pass (1 or 0), gate/exit_status, gate/delta_low, gate/delta_high, gate/p_value
     tags     promptcheck.run_id, .exit_status, .plugin_version, .gate.verdict, .gate.rule,
              .candidate, .candidate.sha256, .lineage.id, .lineage.checkpoint, .lineage.exports,
@@ -140,6 +140,8 @@ def _model_metrics(per_model: Mapping[str, Metrics], prefix: Key) -> dict[Key, f
             found.update(bias_gap=m.bias.max_gap, bias_change_rate=m.bias.change_rate)
         if m.latency is not None:
             found.update(latency_p50_ms=m.latency.p50_ms, latency_p95_ms=m.latency.p95_ms)
+        if m.ttft is not None:
+            found.update(ttft_p50_ms=m.ttft.p50_ms, ttft_p95_ms=m.ttft.p95_ms)
         out.update({(*prefix, model, name): float(v) for name, v in found.items() if v is not None})
     return out
 

@@ -19,6 +19,8 @@ Without ``base_url`` the SDK's default applies (``ANTHROPIC_BASE_URL``, else api
 As for every provider, the SDK's own retries are off (``max_retries=0``) and each call has an
 explicit timeout: the engine owns retries. As in the openai provider, the body goes out through the
 SDK client's ``post()`` (see ``_sdk.post_json``); the client still sends ``anthropic-version``.
+``params: {stream: true}`` streams the answer (``streaming``) and records the time to first token.
+Content parts become blocks: text, and ``image`` with a base64 or url source (``content``).
 """
 
 from __future__ import annotations
@@ -31,17 +33,18 @@ from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
 from ._sdk import api_key, post_json, provider_error, server_words, token_count
 from ._tool_wire import anthropic_tool_calls, anthropic_tool_choice, anthropic_tools, anthropic_turn, merge_content
-from .base import Completion, ModelRequest, ProviderContext, Usage
+from .base import Completion, Message, ModelRequest, ProviderContext, Usage
+from .content import anthropic_blocks, text_of
+from .streaming import AnthropicEvents, stream_completion, wants_stream
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
 _MAX_TOKENS_NAMES = frozenset({"max_tokens", "max_new_tokens"})
 _STOP_NAMES = frozenset({"stop", "stop_sequences"})
-_IGNORED = frozenset({"seed"})  # the Messages API has no seed
+_IGNORED = frozenset({"seed", "stream"})  # the Messages API has no seed; stream is the provider's own switch
 _RESERVED = {
     "model": "set `model` in the model's configuration",
     "messages": "the prompt is the messages",
     "system": "use a `system` message in the prompt",
-    "stream": "streaming is not supported",
 }
 _FINISH_REASONS = {
     "end_turn": "stop",
@@ -78,6 +81,12 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
+        if wants_stream(request, "anthropic", self.model.name):
+            return await stream_completion(
+                self._anthropic, self.client, "/v1/messages", {**self._body(request), "stream": True},
+                AnthropicEvents(_FINISH_REASONS), timeout=request.timeout, client_timeout=self._timeout,
+                provider="anthropic", model=self.model.name, server_words=_typed_words,
+            )  # fmt: skip
         response = await post_json(
             self._anthropic, self.client, "/v1/messages", self._body(request),
             timeout=request.timeout, client_timeout=self._timeout,
@@ -114,7 +123,7 @@ class AnthropicProvider:
                 extra.update(value)
             else:
                 fields[key] = value
-        fields.update((k, v) for k, v in extra.items() if k not in _RESERVED)
+        fields.update((k, v) for k, v in extra.items() if k not in _RESERVED and k not in _IGNORED)
         return fields
 
     def _stop_sequences(self, key: str, value: Any) -> list[str]:
@@ -155,17 +164,20 @@ class AnthropicProvider:
         await self.client.close()
 
 
-def _to_messages(messages: Iterable[Mapping[str, Any]], name: str) -> tuple[str, list[dict[str, Any]]]:
+def _to_messages(messages: Iterable[Message], name: str) -> tuple[str, list[dict[str, Any]]]:
     """Our messages as (``system`` text, alternating user/assistant turns starting with user).
 
-    Tool calls and tool results become ``tool_use`` / ``tool_result`` blocks (``_tool_wire``).
+    Tool calls and tool results become ``tool_use`` / ``tool_result`` blocks (``_tool_wire``),
+    content parts (images) Messages API blocks (``content``).
     """
     system: list[str] = []
     turns: list[dict[str, Any]] = []
     for message in messages:
         role, content = anthropic_turn(message)
+        if isinstance(content, list):
+            content = anthropic_blocks(content)
         if role == "system":
-            system.append(str(content))
+            system.append(text_of(message.get("content", "")))
         elif role not in ("user", "assistant"):
             raise ConfigError(
                 f"model {name!r} (anthropic): message role {role!r} is not system, user, assistant or tool"

@@ -6,7 +6,9 @@ retries, so a call is never retried twice over or left hanging.
 
 The body goes out through the SDK client's ``post()`` (see ``_sdk.post_json``), not
 ``chat.completions.create()``: every param reaches the body unchanged, so server-specific ones
-(vLLM's ``top_k``, ``repetition_penalty``) need no special path.
+(vLLM's ``top_k``, ``repetition_penalty``) need no special path. ``params: {stream: true}`` streams
+the answer (``streaming``; ``stream_options.include_usage`` so tokens are counted) and records the
+time to first token; ``api = "responses"`` speaks the Responses API instead (``openai_responses``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
+from . import openai_responses
 from ._sdk import api_key, post_json, provider_error, server_words, token_count
 from ._tool_wire import openai_message, openai_tool_calls, openai_tool_choice, openai_tools
 from .base import Completion, ModelRequest, ProviderContext, Usage
+from .content import chat_content
+from .streaming import ChatChunks, stream_completion, wants_stream
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
 _PARAM_ALIASES = {"max_new_tokens": "max_tokens"}
@@ -42,6 +47,7 @@ class OpenAIProvider:
         base_url = model.resolved("base_url")
         self._timeout = float(model.timeout or context.project.timeout)
         self._model_id = str(model.resolved("model"))
+        self._api = str(model.options.get("api", "chat"))  # checked in config: chat | responses
         self.client = openai.AsyncOpenAI(
             api_key=api_key(model, env_default="OPENAI_API_KEY", keyless=bool(base_url), hint=_KEY_HINT),
             base_url=base_url,
@@ -50,6 +56,14 @@ class OpenAIProvider:
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
+        stream = wants_stream(request, "openai", self.model.name)
+        if self._api == "responses":
+            return await self._responses(request, stream)
+        if stream:
+            body = {**self._body(request), "stream": True}
+            body.setdefault("stream_options", {"include_usage": True})  # else a stream reports no usage
+            return await stream_completion(self._openai, self.client, "/chat/completions", body, ChatChunks(),
+                                           **self._call_options(request))  # fmt: skip
         response = await post_json(
             self._openai, self.client, "/chat/completions", self._body(request),
             timeout=request.timeout, client_timeout=self._timeout,
@@ -57,9 +71,27 @@ class OpenAIProvider:
         )  # fmt: skip
         return self._completion(response)
 
+    async def _responses(self, request: ModelRequest, stream: bool) -> Completion:
+        body = openai_responses.body(self._model_id, request, stream=stream)
+        if stream:
+            events = openai_responses.ResponseEvents()
+            return await stream_completion(self._openai, self.client, openai_responses.PATH, body, events,
+                                           **self._call_options(request))  # fmt: skip
+        response = await post_json(
+            self._openai, self.client, openai_responses.PATH, body, **self._call_options(request)
+        )
+        completion = openai_responses.completion(response)
+        if isinstance(completion, str):
+            raise self._error(f"malformed response from the server: expected a response object, got {completion}")
+        return completion
+
+    def _call_options(self, request: ModelRequest) -> dict[str, Any]:
+        return {"timeout": request.timeout, "client_timeout": self._timeout, "provider": "openai",
+                "model": self.model.name, "server_words": server_words}  # fmt: skip
+
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         """The Chat Completions request body: suite params under their API names, then the seed."""
-        body: dict[str, Any] = {"model": self._model_id, "messages": [openai_message(m) for m in request.messages]}
+        body: dict[str, Any] = {"model": self._model_id, "messages": [_chat_message(m) for m in request.messages]}
         for key, value in request.params.items():
             name = _PARAM_ALIASES.get(key, key)
             if name == "extra_body" and isinstance(value, dict):  # the SDK's spelling, kept working
@@ -116,3 +148,9 @@ def _first_choice(response: Any) -> dict[str, Any] | None:
 
 def create(model: ModelConfig, context: ProviderContext) -> OpenAIProvider:
     return OpenAIProvider(model, context)
+
+
+def _chat_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A neutral message as Chat Completions takes it: tool calls and results, then content parts."""
+    wire = openai_message(message)
+    return {**wire, "content": chat_content(wire["content"])} if isinstance(wire.get("content"), list) else wire

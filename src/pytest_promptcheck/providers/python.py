@@ -2,7 +2,10 @@
 
 The function receives ``messages`` (list of ``{"role", "content"}``) and ``params`` (dict) and
 returns the output text, or a dict with ``output`` and optional ``usage`` (``input_tokens``,
-``output_tokens``), ``finish_reason`` and ``tool_calls``. It may be ``async def``.
+``output_tokens``), ``finish_reason``, ``latency_ms``, ``ttft_ms`` and ``tool_calls``. It may be
+``async def``. A user message with images has content parts (``{"type": "image", "media_type",
+"data"}`` ...) as its ``content``: the function is the user's own app, which decides what to do
+with them.
 
 Tools: a suite's ``tools`` and ``tool_choice`` reach the function in ``params`` (under those names,
 in the suite's flat form), since it is the user's own code that decides how to use them; it answers
@@ -145,6 +148,7 @@ def _to_completion(result: Any, model: ModelConfig) -> Completion:
             finish_reason=result.get("finish_reason", "stop"),
             usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
             latency_ms=result.get("latency_ms"),
+            ttft_ms=result.get("ttft_ms"),  # an app that streams may report its time to first token
         )
     raise TypeError(
         f"python model {model.name!r} ({model.function}) returned {type(result).__name__}; "

@@ -13,7 +13,8 @@ prompt variant, a model on one tag, a model in one suite) and is order-independe
   gap, and the share of (item, sample) groups whose output changes when only the value changes
   (the swapped values themselves are masked out of the outputs first: a reply that just repeats
   the name is not a change).
-- latency p50/p95/max over calls; tokens in/out; cost from ``price``.
+- latency p50/p95/max over calls; time to first token (streamed calls) the same; tokens in/out; cost
+  from ``price``.
 """
 
 from __future__ import annotations
@@ -128,10 +129,13 @@ class Metrics:
     bias: Bias | None
     latency: Latency | None
     usage: Usage
+    ttft: Latency | None = None  # time to first token over the streamed calls (live ones: a stored answer has none)
 
 
 def compute(records: list[ItemRecord]) -> Metrics:
-    return Metrics(accuracy(records), consistency(records), bias(records), latency(records), usage(records))
+    return Metrics(
+        accuracy(records), consistency(records), bias(records), latency(records), usage(records), ttft(records)
+    )
 
 
 def accuracy(records: list[ItemRecord]) -> Accuracy:
@@ -257,6 +261,14 @@ def _binding_key(call: CallRecord) -> str:
 # -- latency, tokens, cost ----------------------------------------------------------------------------
 def latency(records: list[ItemRecord]) -> Latency | None:
     values = [c.latency_ms for r in records for c in r.calls if c.latency_ms is not None]
+    if not values:
+        return None
+    return Latency(len(values), percentile(values, 50), percentile(values, 95), max(values))
+
+
+def ttft(records: list[ItemRecord]) -> Latency | None:
+    """p50/p95/max time to first token of the calls that streamed (None when none did)."""
+    values = [c.ttft_ms for r in records for c in r.calls if c.ttft_ms is not None]
     if not values:
         return None
     return Latency(len(values), percentile(values, 50), percentile(values, 95), max(values))

@@ -9,6 +9,7 @@ the accuracy in the summary)::
     consistency: {min}                 share of repeated items whose verdict never flips
     bias:        {max_gap, max}        pass-rate gap between counterfactual values; output-change rate
     latency:     {p50_ms, p95_ms, max_ms}
+    ttft:        {p50_ms, p95_ms}      time to first token of the streamed calls
     tokens:      {max}                 mean input + output tokens per call
     cost:        {max}                 total USD cost of the model's calls in the suite
 """
@@ -32,6 +33,8 @@ _BOUNDS: dict[tuple[str, str], tuple[_Reader, str]] = {
     ("latency", "p50_ms"): (lambda rs: _opt(metrics.latency(rs), "p50_ms"), "max"),
     ("latency", "p95_ms"): (lambda rs: _opt(metrics.latency(rs), "p95_ms"), "max"),
     ("latency", "max_ms"): (lambda rs: _opt(metrics.latency(rs), "max_ms"), "max"),
+    ("ttft", "p50_ms"): (lambda rs: _opt(metrics.ttft(rs), "p50_ms"), "max"),
+    ("ttft", "p95_ms"): (lambda rs: _opt(metrics.ttft(rs), "p95_ms"), "max"),
     ("tokens", "max"): (lambda rs: metrics.usage(rs).mean_tokens, "max"),
     ("cost", "max"): (lambda rs: metrics.usage(rs).cost, "max"),
 }

@@ -39,6 +39,7 @@ from ..outputs.artifacts import write_lines_artifact
 from ..outputs.redact import Redactor
 from ..providers import tool_calls
 from ..providers.base import Completion, ModelRequest, Usage
+from ..providers.content import display_text, record_form
 
 SUFFIX = ".cassette.jsonl"
 REPORT_ATTR = "promptcheck_cassette"
@@ -69,7 +70,7 @@ class CallLog:
             "sample": request.sample_index,
             "seed": request.seed,
             "params": self.redactor.data(request.params),
-            "messages": self.redactor.data([dict(m) for m in request.messages]),
+            "messages": self.redactor.data(list(record_form(request.messages))),  # images: hash and size
             "output": self.redactor.text(completion.output),
             "finish_reason": completion.finish_reason,
             "usage": {"input_tokens": completion.usage.input_tokens, "output_tokens": completion.usage.output_tokens},
@@ -233,7 +234,7 @@ def differences(entry: dict[str, Any], model: ModelConfig, request: ModelRequest
 
 
 def _prompt_text(messages: Iterable[Any]) -> str:
-    return "\n".join(f"{m.get('role')}: {m.get('content')}" for m in messages if isinstance(m, dict))
+    return "\n".join(f"{m.get('role')}: {display_text(m.get('content'))}" for m in messages if isinstance(m, dict))
 
 
 def _relative(path: Path) -> str:

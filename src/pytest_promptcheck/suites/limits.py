@@ -24,6 +24,7 @@ class SuiteLimits:
 
     suite_bytes: int = 16 * _MIB  # one suite file
     file_bytes: int = 16 * _MIB  # one file a suite names: file(), prompts_from, cases_from, json_schema
+    image_bytes: int = 20 * _MIB  # one image a prompt's content parts name (`image: {path: ...}`)
     yaml_aliases: int = 1_000  # alias uses (`*name`) in one suite: a "billion laughs" needs many
     yaml_nodes: int = 2_000_000  # values after expanding aliases
     depth: int = 64  # nesting of mappings/lists

@@ -16,6 +16,7 @@ from ..errors import SuiteError, SuiteProblem
 from .files import SuiteFileError, read_suite_file
 from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
+from .parts import part_templates
 from .render import Messages, PromptRenderer, RenderError
 from .rows import csv_rows, jsonl_rows
 from .tools import ToolReader
@@ -361,7 +362,8 @@ def _messages(prompt: str | LineList) -> tuple[MessageTemplate, ...]:
             out.append(MessageTemplate(message["role"], message["content"]))
         else:
             ((role, content),) = message.items()
-            out.append(MessageTemplate(role, content))
+            parts = part_templates(content) if isinstance(content, list) else ()
+            out.append(MessageTemplate(role, "" if parts else content, parts))
     return tuple(out)
 
 

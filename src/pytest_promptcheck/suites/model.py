@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from ..textutil import short
+from .parts import PartTemplate
 
 
 @dataclass(frozen=True)
 class MessageTemplate:
-    """One chat message of a prompt variant; ``content`` is a Jinja2 template source."""
+    """One chat message of a prompt variant; ``content`` is a Jinja2 template source, or ``parts``
+    (text and images, each templated) when the message is a list of content parts."""
 
     role: str
     content: str
+    parts: tuple[PartTemplate, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from jinja2.sandbox import SecurityError
 
 from .files import SuiteFileError, read_suite_file
 from .limits import SuitePolicy
-from .model import Messages, PromptVariant
+from .model import Messages, MessageTemplate, PromptVariant
+from .parts import PartError, render_parts
 from .sandbox import BudgetedSandbox, TemplateLimitError
 
 _UNSAFE_NAME = re.compile(r"attribute '([^']+)'")
@@ -119,8 +120,27 @@ class PromptRenderer:
                         raise RenderError(f"vars.{key}: {exc}", undefined=exc.undefined) from None
             values.update({k: v for k, v in binding.items() if k not in variables})
         return tuple(
-            {"role": message.role, "content": self.render_text(message.content, values)} for message in variant.messages
+            {"role": message.role, "content": self.render_content(message, values)} for message in variant.messages
         )
+
+    def render_content(self, message: MessageTemplate, values: Mapping[str, Any]) -> Any:
+        """One message's content: its text, or its parts (text and images) in the neutral form."""
+        if not message.parts:
+            return self.render_text(message.content, values)
+        try:
+            return render_parts(message.parts, lambda source: self.render_text(source, values), self._image)
+        except PartError as exc:
+            raise RenderError(str(exc), in_template=exc.in_template) from None
+
+    def _image(self, relative: str) -> bytes:
+        """An image a content part names: under the roots, regular, at most ``limits.image_bytes``."""
+        path = (self.suite_dir / relative).resolve()
+        try:
+            data = read_suite_file(path, self.policy, what="image", ref=relative, key="image_bytes")
+        except SuiteFileError as exc:
+            raise PartError(str(exc), in_template=False) from None  # render_parts knows if the path is literal
+        self.included[path] = data  # the suite's digest (and the parse cache) covers the image's bytes
+        return data
 
 
 def _unsafe(exc: SecurityError) -> str:

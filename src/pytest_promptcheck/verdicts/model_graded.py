@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ProviderError
+from ..providers.content import display_text
 from ..textutil import clip
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
 
@@ -122,7 +123,7 @@ GRADED_OUTPUT = "<the output being graded>"  # stands in for the output in a dry
 
 def grading_messages(rubric: str, prompt: tuple[dict[str, Any], ...], output: str) -> list[dict[str, str]]:
     """The judge's prompt: a system message with the instructions, a user message with the material."""
-    rendered = "\n".join(f"[{m.get('role', 'user')}] {m.get('content', '')}" for m in prompt)
+    rendered = "\n".join(f"[{m.get('role', 'user')}] {display_text(m.get('content', ''))}" for m in prompt)
     user = USER_TEMPLATE.format(rubric=rubric, prompt=rendered, output=output)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

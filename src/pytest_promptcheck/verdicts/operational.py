@@ -1,4 +1,4 @@
-"""Operational assertions on how a model answered: latency_ms, tokens, finish_reason, cost."""
+"""Operational assertions on how a model answered: latency_ms, ttft_ms, tokens, finish_reason, cost."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def _within(name: str, value: float | None, arg: dict[str, Any], unit: str, miss
 
 def latency_ms(_output: str, arg: dict[str, Any], context: CheckContext) -> Outcome:
     return _within("latency_ms", context.completion.latency_ms, arg, "ms")
+
+
+def ttft_ms(_output: str, arg: dict[str, Any], context: CheckContext) -> Outcome:
+    """Time to the first streamed token; only a streamed answer has one (not a cached or replayed one)."""
+    completion = context.completion
+    if completion.cached:
+        why = "a stored answer (the cache or a cassette) has no time to first token; run live with --pc-no-cache"
+    else:
+        why = "the answer was not streamed; set `params: {stream: true}` on the case or the model"
+    return _within("ttft_ms", completion.ttft_ms, arg, "ms", why)
 
 
 def _prepare_tokens(arg: Any, _: PrepareContext) -> dict[str, Any]:
@@ -81,6 +91,7 @@ def register(registry: AssertionRegistry) -> None:
     registry.register(
         "latency_ms", latency_ms, prepare=lambda a, _: _bounds("latency_ms", a), example="`- latency_ms: 2000`"
     )
+    registry.register("ttft_ms", ttft_ms, prepare=lambda a, _: _bounds("ttft_ms", a), example="`- ttft_ms: {max: 800}`")
     registry.register("tokens", tokens, prepare=_prepare_tokens, example="`- tokens: {max: 256}`")
     registry.register("finish_reason", finish_reason, prepare=_prepare_finish_reason, example="`- finish_reason: stop`")
     registry.register("cost", cost, prepare=lambda a, _: _bounds("cost", a), example="`- cost: {max: 0.01}`")
