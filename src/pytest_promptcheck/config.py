@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config_values as check
+from .analysis_config import AnalysisConfig, parse_analysis
 from .errors import ConfigError
 from .suites.limits import SuiteLimits, SuitePolicy
 
@@ -34,6 +35,7 @@ _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
     "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment",
+    "analysis",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -152,6 +154,9 @@ class ProjectConfig:
     source: str = "defaults"
     mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
     mlflow_experiment: str | None = None
+    analysis: AnalysisConfig = field(
+        default_factory=AnalysisConfig
+    )  # [tool.promptcheck.analysis]: failure analysis, data plan
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -286,6 +291,7 @@ def load_project_config(
         mlflow_experiment=check.text(table["mlflow_experiment"], at("mlflow_experiment"))
         if "mlflow_experiment" in table
         else None,
+        analysis=parse_analysis(table.get("analysis", {}), str(pyproject)),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)
