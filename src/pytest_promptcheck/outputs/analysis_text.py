@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..runs.summary import RunSummary
 
 TOP = 5  # weaknesses in the terminal summary
+TRAPS = 3  # memorisation traps in the terminal summary, tags first
 OUTPUT_CHARS = 160
 
 
@@ -42,7 +43,9 @@ def summary_lines(summary: RunSummary) -> list[str]:
     if top:
         out += _weakness_table(top, bool(failures.baseline), indent="  ")
         out += [f"  - {w.label}: {w.hint}" for w in top[:1] if w.hint]
-    out += [f"  {line}" for w in analysis.plan.traps[:TOP] for line in trap_lines(w, analysis.plan)]
+    traps = sorted(analysis.plan.traps, key=lambda w: (w.kind != "tag", w.key))
+    out += [f"  {line}" for w in traps[:TRAPS] for line in trap_lines(w, analysis.plan)]
+    out += [f"  … {len(traps) - TRAPS} more memorisation traps (promptcheck plan)"] if len(traps) > TRAPS else []
     out += [f"  representativeness: {s.label}: {_share_line(s)}" for s in analysis.representativeness.flagged[:TOP]]
     out.append("  details: promptcheck analyze RUN · promptcheck plan RUN (RUN: latest, a run id or folder)")
     return out
@@ -139,7 +142,7 @@ def plan_lines(analysis: RunAnalysis) -> list[str]:
         )
         out += table(_plan_rows(data.weaknesses), indent="  ")
         out += [f"  {line}" for w in data.traps for line in trap_lines(w, data)]
-        out += [f"  - {w.label}: {w.hint}" for w in data.weaknesses if w.hint and w.failing_cases]
+        out += [f"  - {w.label}: {w.hint}" for w in data.weaknesses if w.hint and w.failing_cases and w.kind == "tag"]
     else:
         out.append("no failing items: no weakness to plan for")
     return [*out, "", *representativeness_lines(analysis.representativeness)]

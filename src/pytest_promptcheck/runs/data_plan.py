@@ -15,8 +15,9 @@ Per weakness (:mod:`.weaknesses`), on the exported side (``--pc-export-side``):
   is the unit). The discordant share ψ is the weakness's observed baseline/candidate discordance,
   at least ``gain`` (the least a gain of that size needs; also the value without a pair). Not the
   gate's non-inferiority "cases needed", which is about the current delta and the margin.
-- **memorisation trap**: every failing case of the weakness would become training data, so the
-  gate has no held-out failing case for it: it would measure recall of the training rows.
+- **memorisation trap**: every failing case of a tag or assertion weakness would become training
+  data, so the gate has no held-out failing case for it: it would measure recall of the training
+  rows. (Variants and side classes span the suite: they are not flagged.)
 
 With ``split`` (``--pc-export-split``) the export sends whole cases to validation (seeded), so about
 ``1 − split`` of the exported cases are held out; the plan counts the expected number.
@@ -36,6 +37,8 @@ from .stats import connor_pairs, mcnemar_power
 from .weaknesses import FailureAnalysis, Slot, Weakness
 
 TARGETS = ("ideal", "passing", "ideal-or-passing")
+# Weaknesses of content: a variant or a side class spans the suite, and its passing cases still measure.
+TRAP_KINDS = ("tag", "assertion")
 IDEAL, PASSING, LABEL = "ideal", "passing", "needs label"
 
 
@@ -211,7 +214,8 @@ def _weakness_plan(
         ideal_rows=sum(r.source == IDEAL for r in mine), passing_rows=sum(r.source == PASSING for r in mine),
         needs_label=sum(r.source == LABEL for r in mine), train_rows=len(train), train_cases=len(train_cases),
         suite_cases=len(suite_cases), held_out=held_out, discordance=psi, cases_to_detect=needed,
-        power_now=power, trap=bool(train_cases) and held_failing < 1, hint=weakness.hint,
+        power_now=power, trap=weakness.kind in TRAP_KINDS and bool(train_cases) and held_failing < 1,
+        hint=weakness.hint,
     )  # fmt: skip
 
 
