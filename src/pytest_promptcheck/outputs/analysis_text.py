@@ -142,7 +142,11 @@ def plan_lines(analysis: RunAnalysis) -> list[str]:
         )
         out += table(_plan_rows(data.weaknesses), indent="  ")
         out += [f"  {line}" for w in data.traps for line in trap_lines(w, data)]
-        out += [f"  - {w.label}: {w.hint}" for w in data.weaknesses if w.hint and w.failing_cases and w.kind == "tag"]
+        out += [
+            f"  - {w.label}: {w.hint}"
+            for w in data.weaknesses
+            if w.hint and w.failing_cases and w.kind in ("side", "tag")
+        ]
     else:
         out.append("no failing items: no weakness to plan for")
     return [*out, "", *representativeness_lines(analysis.representativeness)]

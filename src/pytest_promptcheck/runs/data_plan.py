@@ -15,9 +15,9 @@ Per weakness (:mod:`.weaknesses`), on the exported side (``--pc-export-side``):
   is the unit). The discordant share ψ is the weakness's observed baseline/candidate discordance,
   at least ``gain`` (the least a gain of that size needs; also the value without a pair). Not the
   gate's non-inferiority "cases needed", which is about the current delta and the margin.
-- **memorisation trap**: every failing case of a tag or assertion weakness would become training
-  data, so the gate has no held-out failing case for it: it would measure recall of the training
-  rows. (Variants and side classes span the suite: they are not flagged.)
+- **memorisation trap**: every failing case of a side class, tag or assertion weakness would become
+  training data, so the gate has no held-out failing case for it: it would measure recall of the
+  training rows. (A prompt variant spans the suite: it is not flagged.)
 
 With ``split`` (``--pc-export-split``) the export sends whole cases to validation (seeded), so about
 ``1 − split`` of the exported cases are held out; the plan counts the expected number.
@@ -37,8 +37,8 @@ from .stats import connor_pairs, mcnemar_power
 from .weaknesses import FailureAnalysis, Slot, Weakness
 
 TARGETS = ("ideal", "passing", "ideal-or-passing")
-# Weaknesses of content: a variant or a side class spans the suite, and its passing cases still measure.
-TRAP_KINDS = ("tag", "assertion")
+# A prompt variant spans the whole suite (its passing cases still measure): not flagged as a trap.
+TRAP_KINDS = ("side", "tag", "assertion")
 IDEAL, PASSING, LABEL = "ideal", "passing", "needs label"
 
 
