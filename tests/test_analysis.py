@@ -112,7 +112,7 @@ def test_the_plan_follows_the_export_options(pytester: pytest.Pytester) -> None:
     setup_analysis_project(pytester)
     analysis = report(pytester, "--pc-export", "out.jsonl", "--pc-export-split", "0.5")
     account = planned(analysis, "tag", "account")
-    assert (account["held_out"], account["memorisation_trap"]) == (1.0, False)
+    assert (account["held_out"], account["held_out_failing"], account["memorisation_trap"]) == (1.0, 1.0, False)
     baseline = report(pytester, "--pc-export", "out.jsonl", "--pc-export-side", "baseline")
     assert baseline["plan"]["side"] == "baseline"
     # refund-2 needs a label; ship-1 has no ideal either, but the candidate passed its prompt

@@ -68,11 +68,16 @@ def _weakness_table(weaknesses: list[Weakness], paired: bool, *, indent: str = "
 
 
 def trap_lines(w: WeaknessPlan, data: DataPlan) -> list[str]:
-    split = "" if data.split is None else f" (with the split {data.split:g}, about {w.held_out:.1f} held out)"
+    if data.split is None:
+        return [
+            f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data, leaving "
+            "the gate no held-out case for it; export with --pc-export-split 0.8 (whole cases go to validation) "
+            "or add cases first (promptcheck add)"
+        ]
     return [
-        f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data{split}, "
-        "leaving the gate no held-out case for it; export with --pc-export-split 0.8 (whole cases go to "
-        "validation) or add cases first (promptcheck add)"
+        f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data but for the "
+        f"split {data.split:g} (by case: about {w.held_out_failing:.1f} held out), too few for the gate to "
+        "see a gain; add cases first (promptcheck add)"
     ]
 
 

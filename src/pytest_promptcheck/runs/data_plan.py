@@ -76,6 +76,7 @@ class WeaknessPlan:
     train_cases: int
     suite_cases: int  # the weakness's cases in the suite (passing or failing)
     held_out: float  # suite cases no training row comes from (expected value with a split)
+    held_out_failing: float  # of them, the failing ones: the cases that can show a gain
     discordance: float  # ψ used for cases_to_detect
     cases_to_detect: int
     power_now: float  # the chance the held-out cases detect the gain
@@ -213,7 +214,8 @@ def _weakness_plan(
         kind=weakness.kind, key=weakness.key, failing_cases=len(failing_cases),
         ideal_rows=sum(r.source == IDEAL for r in mine), passing_rows=sum(r.source == PASSING for r in mine),
         needs_label=sum(r.source == LABEL for r in mine), train_rows=len(train), train_cases=len(train_cases),
-        suite_cases=len(suite_cases), held_out=held_out, discordance=psi, cases_to_detect=needed,
+        suite_cases=len(suite_cases), held_out=held_out, held_out_failing=held_failing, discordance=psi,
+        cases_to_detect=needed,
         power_now=power, trap=weakness.kind in TRAP_KINDS and bool(train_cases) and held_failing < 1,
         hint=weakness.hint,
     )  # fmt: skip
