@@ -128,7 +128,7 @@ def test_terminal_summary_shows_top_weaknesses_and_the_trap(pytester: pytest.Pyt
         [
             "failure analysis: 6 failing items in 5 cases (base, tuned); 3 regressions on the candidate",
             "  weakness * cases  items  calls  candidate only  both  baseline only",
-            f"  assertion {ACCOUNT[:40]}*      3      3      3               3     0              0",
+            "  assertion json_path $.category: 'account'      3      3      3               3     0              0",
             "  tag account * 2      2      2               2     0              0",
             "  - assertion json_path*: fails on the candidate only: the change broke it; if it was fine-tuned, "
             "look at the training data's labels*",

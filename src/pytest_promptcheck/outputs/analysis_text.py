@@ -62,7 +62,7 @@ def _weakness_table(weaknesses: list[Weakness], paired: bool, *, indent: str = "
     head = ["weakness", "cases", "items", "calls", *(SIDE_CLASSES if paired else ())]
     rows = [head]
     for w in weaknesses:
-        rows.append([clip(w.label, 60), str(w.cases), str(w.items), str(w.calls),
+        rows.append([clip(w.short, 60), str(w.cases), str(w.items), str(w.calls),
                      *(str(w.sides.get(s, 0)) for s in (SIDE_CLASSES if paired else ()))])  # fmt: skip
     return table(rows, indent=indent)
 
@@ -174,7 +174,7 @@ def _plan_rows(weaknesses: tuple[WeaknessPlan, ...]) -> list[list[str]]:
     head = ["weakness", "failing", "ideal", "passing", "label", "train", "suite", "held out", "to detect", "enough"]
     rows = [head]
     for w in weaknesses:
-        rows.append([clip(w.label, 50), str(w.failing_cases), str(w.ideal_rows), str(w.passing_rows),
+        rows.append([clip(w.short or w.label, 50), str(w.failing_cases), str(w.ideal_rows), str(w.passing_rows),
                      str(w.needs_label), str(w.train_rows), str(w.suite_cases), f"{w.held_out:g}",
                      str(w.cases_to_detect), "yes" if w.enough else "no"])  # fmt: skip
     return rows

@@ -82,6 +82,7 @@ class WeaknessPlan:
     power_now: float  # the chance the held-out cases detect the gain
     trap: bool
     hint: str
+    short: str = ""  # the weakness's label for a table (Weakness.short)
 
     @property
     def enough(self) -> bool:
@@ -217,7 +218,7 @@ def _weakness_plan(
         suite_cases=len(suite_cases), held_out=held_out, held_out_failing=held_failing, discordance=psi,
         cases_to_detect=needed,
         power_now=power, trap=weakness.kind in TRAP_KINDS and bool(train_cases) and held_failing < 1,
-        hint=weakness.hint,
+        hint=weakness.hint, short=weakness.short,
     )  # fmt: skip
 
 

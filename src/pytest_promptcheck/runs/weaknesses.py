@@ -77,6 +77,13 @@ class Weakness:
         return f"{self.kind} {self.key}"
 
     @property
+    def short(self) -> str:
+        """The label for a table: an assertion on a JSON path reads ``assertion json_path $.category: 'account'``."""
+        if self.kind == "assertion" and self.path is not None and self.expected is not None:
+            return f"assertion {self.key.split(' ', 1)[0]} {self.path}: {self.expected!r}"
+        return self.label
+
+    @property
     def hint(self) -> str:
         """Where to look, from which side fails (empty without a baseline/candidate pair)."""
         if not self.sides:
