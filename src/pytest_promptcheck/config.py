@@ -17,6 +17,7 @@ from typing import Any
 
 from . import config_clouds
 from . import config_values as check
+from .analysis_config import AnalysisConfig, parse_analysis
 from .errors import ConfigError
 from .suites.limits import SuiteLimits, SuitePolicy
 
@@ -37,6 +38,7 @@ _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
     "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment", "batch_poll_s",
+    "analysis",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -157,6 +159,9 @@ class ProjectConfig:
     mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
     mlflow_experiment: str | None = None
     batch_poll_s: float = 30.0  # seconds between two looks at a submitted batch (calls/batch.py)
+    analysis: AnalysisConfig = field(
+        default_factory=AnalysisConfig
+    )  # [tool.promptcheck.analysis]: failure analysis, data plan
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -292,6 +297,7 @@ def load_project_config(
         if "mlflow_experiment" in table
         else None,
         batch_poll_s=check.seconds(table.get("batch_poll_s", 30), at("batch_poll_s")),
+        analysis=parse_analysis(table.get("analysis", {}), str(pyproject)),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)

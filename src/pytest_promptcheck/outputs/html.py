@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from .analysis_report import html_section
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Progress, Row, build_rows, model_order
@@ -59,6 +60,7 @@ def render(
             trend_section(trend),
             _cross("Pass rate by prompt variant", "variant", summary.by_variant, models),
             _tags(summary, models),
+            html_section(summary.analysis) if summary.analysis is not None else "",
             _cases_section(rows),
         ]
     )

@@ -11,6 +11,7 @@ from ..runs.gate import Attempts
 from ..runs.metrics import Bias, Consistency, Rate, Usage, VariableBias
 from ..runs.record import ItemRecord
 from ..runs.thresholds import Breach
+from .analysis_report import analysis_json
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
@@ -45,6 +46,7 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
             "enforced": summary.enforced,
             **_as_json(summary.settings),
         },
+        "analysis": analysis_json(summary.analysis) if summary.analysis else None,
     }
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..config import GateConfig, ProjectConfig
 from ..verdicts.model_graded import JUDGE_UNREADABLE
 from . import metrics, thresholds
+from .analysis import RunAnalysis
 from .compare import REGRESSION, Comparison, compare
 from .gate import Attempts, GateResult, decide, regression_pass_chance, reproduced
 from .metrics import Metrics, Rate, Usage
@@ -35,6 +36,7 @@ class RunSummary:
     exit_status: int | None = None
     judges: dict[str, Usage] = field(default_factory=dict)  # grader model -> its calls' usage (judge/rubric)
     drift: tuple[str, ...] = ()  # baseline vs candidate differences besides weights (chat template, ...)
+    analysis: RunAnalysis | None = None  # weaknesses, data plan, representativeness (runs/analysis.py)
 
 
 def build_summary(
