@@ -17,6 +17,8 @@ from typing import Any
 
 from . import config_values as check
 from .errors import ConfigError
+from .outputs.export_choices import ExportChoices
+from .runs.prompt_cost import PromptCostConfig
 from .suites.limits import SuiteLimits, SuitePolicy
 
 if sys.version_info >= (3, 11):
@@ -34,6 +36,7 @@ _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
     "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment",
+    "export", "prompt_cost",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -152,6 +155,8 @@ class ProjectConfig:
     source: str = "defaults"
     mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
     mlflow_experiment: str | None = None
+    export: ExportChoices = field(default_factory=ExportChoices)  # [tool.promptcheck.export]; --pc-export-* options win
+    prompt_cost: PromptCostConfig = field(default_factory=PromptCostConfig)  # [tool.promptcheck.prompt_cost]
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -286,6 +291,8 @@ def load_project_config(
         mlflow_experiment=check.text(table["mlflow_experiment"], at("mlflow_experiment"))
         if "mlflow_experiment" in table
         else None,
+        export=ExportChoices.from_table(table.get("export", {}), str(pyproject)),
+        prompt_cost=PromptCostConfig.from_table(table.get("prompt_cost", {}), str(pyproject)),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)

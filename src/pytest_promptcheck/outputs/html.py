@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from . import prompt_cost_text
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Progress, Row, build_rows, model_order
@@ -58,6 +59,7 @@ def render(
             _models(summary, models),
             trend_section(trend),
             _cross("Pass rate by prompt variant", "variant", summary.by_variant, models),
+            prompt_cost_text.html_section(summary.prompt_cost),
             _tags(summary, models),
             _cases_section(rows),
         ]

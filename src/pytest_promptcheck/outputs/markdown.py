@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from . import prompt_cost_text
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Row, build_rows, changed, label, model_order
@@ -34,7 +35,8 @@ def write_markdown(
 
 def render(summary: RunSummary, records: list[ItemRecord], *, title: str = "promptcheck", limit: int = LIMIT) -> str:
     models = model_order(records, summary)
-    head = [*_verdict(summary, title), "", *_rates(summary, models), *_variants(summary, models)]
+    head = [*_verdict(summary, title), "", *_rates(summary, models), *_variants(summary, models),
+            *prompt_cost_text.markdown_lines(summary.prompt_cost)]  # fmt: skip
     text = "\n".join(head).rstrip() + "\n"
     rows = changed(build_rows(records, summary, only_changed=True)) if summary.comparison else []
     if not rows:
