@@ -174,7 +174,9 @@ def _prompt_cost(summary: RunSummary) -> list[str]:
     cost = summary.prompt_cost
     if cost is None:
         return []
-    found = [prompt_cost_text.title(cost), *table([prompt_cost_text.HEAD, *prompt_cost_text.cells(cost)], left=2)]
+    rows = [prompt_cost_text.HEAD, *prompt_cost_text.cells(cost)]
+    marks = max(len(row[-1]) for row in rows)
+    found = [prompt_cost_text.title(cost), *table([[*row[:-1], row[-1].ljust(marks)] for row in rows], left=2)]
     return found + ([cost.shorter.sentence()] if cost.shorter else [])
 
 

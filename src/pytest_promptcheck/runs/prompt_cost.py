@@ -79,6 +79,7 @@ class Shorter:
 
     candidate: VariantCost
     baseline: VariantCost
+    tolerance: float = 0.0
 
     @property
     def saved_tokens(self) -> float:
@@ -86,9 +87,10 @@ class Shorter:
 
     def sentence(self) -> str:
         c, b = self.candidate, self.baseline
+        within = f" within {self.tolerance * 100:g} pts" if (c.rate.rate or 0.0) < (b.rate.rate or 0.0) else ""
         return (
             f"{c.model} on `{c.variant}` ({tokens(c.prompt_tokens)} tokens, {percent(c.rate)}) keeps {b.model} on "
-            f"`{b.variant}` ({tokens(b.prompt_tokens)} tokens, {percent(b.rate)}): "
+            f"`{b.variant}` ({tokens(b.prompt_tokens)} tokens, {percent(b.rate)}){within}: "
             f"−{tokens(self.saved_tokens)} tokens per call"
         )
 
@@ -162,7 +164,7 @@ def _shorter(base: list[VariantCost], cand: list[VariantCost], tolerance: float)
     ]  # fmt: skip
     if not keeps:
         return None
-    return Shorter(min(keeps, key=lambda v: v.price_key), reference)
+    return Shorter(min(keeps, key=lambda v: v.price_key), reference, tolerance)
 
 
 def tokens(value: float | None) -> str:
