@@ -123,3 +123,21 @@ def test_one_variant_shows_no_table(pytester: pytest.Pytester, llm_server: LLMSe
     result = pytester.runpytest("--pc-report", "json:r.json")
     assert "prompt cost by variant" not in result.stdout.str()
     assert json.loads((pytester.path / "r.json").read_text())["prompt_cost"] is None
+
+
+def test_trend_points_carry_prompt_tokens(
+    pytester: pytest.Pytester, llm_server: LLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`promptcheck runs --trend` and the HTML trend chart show prompt tokens per call at each point
+    (9 = the mean of 15 and 3 over both variants)."""
+    from pytest_promptcheck.cli.main import main
+
+    llm_server.responder = triage
+    write_project(pytester, llm_server.base_url)
+    pytester.runpytest()
+    pytester.runpytest("--pc-report", "html:r.html")
+    capsys.readouterr()
+    assert main(["--runs", str(pytester.path / ".promptcheck" / "runs"), "runs", "--trend"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    assert len(lines) == 4 and all("  prompt 9 tokens/call" in line for line in lines)
+    assert "prompt 9 tokens per call" in (pytester.path / "r.html").read_text()
