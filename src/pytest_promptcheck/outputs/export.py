@@ -145,7 +145,7 @@ def export_calls(
             f"rehearsal {options.choices.rehearsal:g} wants {wanted} rows from passing cases; the run has "
             f"{len(rehearsal)} (add passing cases with an `ideal`, or use target = ideal-or-passing)"
         )
-    train_rows = ordered(train_rows + rehearsal)
+    train_rows, validation_rows = ordered(train_rows + rehearsal), ordered(validation_rows)
     for source, _ in train_rows + validation_rows:
         result.sources[source.kind] = result.sources.get(source.kind, 0) + 1
     result.rehearsal_pool = len(pool)
