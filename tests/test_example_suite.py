@@ -172,8 +172,9 @@ def test_the_whole_loop(shipped_run: Run, example_copy: Path) -> None:
 
 
 def test_the_loop_with_export_choices(shipped_run: Run, example_copy: Path) -> None:
-    """The shipped run exported with variants = all, rehearsal and a validation split by case (the CLI on
-    its record), finetune.py on it (few steps), then the gate: each source counted, no case on both sides,
+    """The shipped run's plan flags the memorisation trap on the login weakness and points at the labels;
+    the run exported with variants = all, rehearsal and a validation split by case (the CLI on its
+    record), finetune.py on it (few steps), then the gate: each source counted, no case on both sides,
     finetune.py's numbers on the held-out split, and the gate's prompt-cost table."""
     suite = example_copy / "example_suite"
     first_run = _runs(suite / ".promptcheck" / "runs")[0]
@@ -187,6 +188,19 @@ def test_the_loop_with_export_choices(shipped_run: Run, example_copy: Path) -> N
     def tickets(path: Path) -> set[str]:
         return {json.loads(line)["messages"][-2]["content"].rsplit("Ticket: ", 1)[-1]
                 for line in path.read_text(encoding="utf-8").splitlines()}  # fmt: skip
+
+    # The plan on the same run: the login case is the weakness only the fine-tune fails, every failing
+    # case of it would be training data (the memorisation trap), and the place to look is the labels.
+    plan = _promptcheck("plan", first_run, "--split", "0.5", cwd=example_copy)
+    for weakness in ("side candidate only", "tag critical"):
+        assert re.search(
+            rf"^  memorisation trap: {weakness}: all 1 failing cases would be training data", plan, re.M
+        ), plan
+        assert re.search(rf"^  - {weakness}: fails on the candidate only: .*look at the training data's labels", plan,
+                         re.M), plan  # fmt: skip
+    analysis = _promptcheck("analyze", first_run, cwd=example_copy)
+    only_candidate = analysis.split("  side candidate only:\n", 1)[1].split("\n  side ", 1)[0]
+    assert "test_triage.prompts.yaml::login-blocked [guided]" in only_candidate, analysis
 
     held_out = tickets(out.with_name("fails.val.jsonl"))
     assert len(held_out) == 2 and not held_out & tickets(out)  # two whole cases, both variants each

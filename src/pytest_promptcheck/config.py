@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config_values as check
+from .analysis_config import AnalysisConfig, parse_analysis
 from .errors import ConfigError
 from .outputs.export_choices import ExportChoices
 from .runs.prompt_cost import PromptCostConfig
@@ -36,7 +37,7 @@ _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
     "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment",
-    "export", "prompt_cost",
+    "export", "prompt_cost", "analysis",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -157,6 +158,9 @@ class ProjectConfig:
     mlflow_experiment: str | None = None
     export: ExportChoices = field(default_factory=ExportChoices)  # [tool.promptcheck.export]; --pc-export-* options win
     prompt_cost: PromptCostConfig = field(default_factory=PromptCostConfig)  # [tool.promptcheck.prompt_cost]
+    analysis: AnalysisConfig = field(
+        default_factory=AnalysisConfig
+    )  # [tool.promptcheck.analysis]: failure analysis, data plan
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -293,6 +297,7 @@ def load_project_config(
         else None,
         export=ExportChoices.from_table(table.get("export", {}), str(pyproject)),
         prompt_cost=PromptCostConfig.from_table(table.get("prompt_cost", {}), str(pyproject)),
+        analysis=parse_analysis(table.get("analysis", {}), str(pyproject)),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)

@@ -119,9 +119,10 @@ def _section(state: PromptSession, end: RunEnd | None) -> list[str]:
         return list(dry_run_lines(end.aggregator.records.values(), state.project.models, verbose=verbose))
     summary = end.aggregator.summary if end is not None else None
     if summary is not None:
+        from .outputs.analysis_text import summary_lines
         from .outputs.summary_text import lines
 
-        return lines(summary)
+        return lines(summary) + summary_lines(summary)
     return state.tally.lines()
 
 

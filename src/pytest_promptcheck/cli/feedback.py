@@ -14,6 +14,8 @@ import hashlib
 import json
 import re
 import sys
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,16 +45,19 @@ def _cmd_import(args: argparse.Namespace) -> int:
             if not path.is_file():
                 raise EditError(f"no such file: {path}")
         text, doc = load_round_trip(target)
-        cases, problems = _read_rows(source, existing_ids(doc), sys.stderr)
+        read = _Read()
+        cases, problems = _read_rows(source, existing_ids(doc), sys.stderr, read)
         if problems:
             for problem in problems:
                 print(problem, file=sys.stderr)
             print(f"{len(problems)} bad row(s); nothing written to {target}", file=sys.stderr)
+            _keep_summary(source, target, read, kept=0)
             return 1
         if not cases:
             print(f"no rows in {source}; nothing written")
             return 0
         write_validated(target, appended_text(text, doc, cases))
+        _keep_summary(source, target, read, kept=len(cases))
     except (EditError, OSError) as exc:
         print(f"promptcheck import-feedback: {exc}", file=sys.stderr)
         return 1
@@ -60,7 +65,28 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_rows(source: Path, taken: set[str], progress: TextIO) -> tuple[list[dict[str, Any]], list[str]]:
+@dataclass
+class _Read:
+    """Every row read, for the feedback summary: the parsed objects and why rows were left out."""
+
+    lines: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def _keep_summary(source: Path, target: Path, read: _Read, *, kept: int) -> None:
+    """The summary of all rows read, in the project's ``.promptcheck/feedback/`` (representativeness reads it)."""
+    from .feedback_counts import write_summary
+
+    summary = write_summary(source, target, read.lines, read.rows, dict(read.skipped), kept=kept)
+    if summary is not None:
+        print(f"feedback summary: {summary} ({read.lines} rows read, {kept} kept)")
+
+
+def _read_rows(
+    source: Path, taken: set[str], progress: TextIO, read: _Read | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    read = read if read is not None else _Read()
     cases: list[dict[str, Any]] = []
     problems: list[str] = []
     seen = dict.fromkeys(taken, 0)  # id -> row that took it (0: already in the suite)
@@ -71,20 +97,33 @@ def _read_rows(source: Path, taken: set[str], progress: TextIO) -> tuple[list[di
                 print(f"\rchecked {number} rows", end="", file=progress, flush=True)
             if not line.strip():
                 continue
+            read.lines += 1
+            try:
+                parsed = json.loads(line)
+                read.rows.extend([parsed] if isinstance(parsed, dict) else [])
+            except ValueError:
+                pass  # _row says why
             try:
                 case = _case(_row(line))
             except ValueError as exc:
                 problems.append(f"{source}:{number}: {exc}")
+                read.skipped[_why(str(exc))] += 1
                 continue
             first = seen.setdefault(case["id"], number)
             if first != number:
                 where = "is already a case in the suite" if first == 0 else f"is also row {first}'s id"
                 problems.append(f"{source}:{number}: id {case['id']!r} {where}; give the row its own `id`")
+                read.skipped["duplicate id"] += 1
                 continue
             cases.append(case)
     if tty:
         print("\r" + " " * 30 + "\r", end="", file=progress, flush=True)
     return cases, problems
+
+
+def _why(message: str) -> str:
+    """A bad row's problem without its values (``unknown field(s) ['x']; ...`` -> ``unknown field``), for counting."""
+    return re.split(r"[(;:\[]", message, maxsplit=1)[0].strip().strip("`") or message
 
 
 def _row(line: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import add, diff, export, feedback, import_cmd, lineage, lint, report, runs
+from . import add, analyze, diff, export, feedback, import_cmd, lineage, lint, plan, report, runs
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         runs,
         diff,
         report,
+        analyze,
+        plan,
         lineage,
     ):  # the order of `promptcheck --help`
         module.register(commands)

@@ -19,6 +19,9 @@ from ..config import CliOptions, ProjectConfig, load_project_config
 from ..errors import ConfigError
 from ..outputs.redact import Redactor
 from ..outputs.rows import Progress
+from ..runs.analysis import RunAnalysis, build_analysis
+from ..runs.data_plan import PlanExport
+from ..runs.feedback_summary import read_feedback
 from ..runs.folder import RESULTS, read_manifest, read_run_records, resolve_run
 from ..runs.record import ItemRecord
 from ..runs.summary import RunSummary, build_summary
@@ -87,7 +90,23 @@ def load_run(folder: Path) -> tuple[RunSummary, list[ItemRecord]]:
     if not records:
         raise ValueError(f"{folder / RESULTS}: no results to report")
     enforced = "--pc-gate" in (manifest.get("command") or [])
-    return build_summary(records, _project(folder, manifest), enforced=enforced), records
+    project = _project(folder, manifest)
+    summary = build_summary(records, project, enforced=enforced)
+    return replace(summary, analysis=run_analysis(records, project)), records
+
+
+def run_analysis(records: list[ItemRecord], project: ProjectConfig, export: PlanExport | None = None) -> RunAnalysis:
+    """The run's weaknesses and data plan, with the feedback summaries of its project."""
+    return build_analysis(records, project, export, read_feedback(project.root))
+
+
+def run_project(folder: Path) -> ProjectConfig:
+    """The project a run folder belongs to, with the run's baseline and candidate."""
+    try:
+        manifest = read_manifest(folder)
+    except (OSError, ValueError):
+        manifest = {}
+    return _project(folder, manifest)
 
 
 def _project(folder: Path, manifest: dict[str, Any]) -> ProjectConfig:

@@ -222,6 +222,7 @@ class PromptItem(pytest.Item):
             sampled=self.sampled,
             confirmations=self.confirmations,
             drift=self.drift,
+            chosen_vars={k: str(self.case.vars[k]) for k in project.analysis.vars if k in self.case.vars},
         )
 
     def _planned_judge_calls(self, call: Call) -> tuple[JudgeCallRecord, ...]:
@@ -274,7 +275,7 @@ class PromptItem(pytest.Item):
                     # its values are clipped: a secret cut in half would no longer match later
                     reason=explain(r, scrub),
                     weight=r.assertion.spec.weight,
-                    details=_jsonable(r.outcome.details) if r.outcome.details else None,
+                    details=_details(r.outcome),
                     message=r.assertion.spec.message,
                 )
                 for r in verdict.results
@@ -379,6 +380,18 @@ def _unanswered(call: Call, judge_calls: tuple[JudgeCallRecord, ...] = ()) -> Ca
     """A call that never got a verdict (an error, a dry run): what would have been sent."""
     return CallRecord(call.sample, _jsonable(call.binding), tuple(dict(m) for m in call.messages),
                       _jsonable(call.request.params), call.request.seed, judge_calls=judge_calls)  # fmt: skip
+
+
+_DETAIL_CHARS = 200
+
+
+def _details(outcome: Any) -> dict[str, Any] | None:
+    """The outcome's details, with what a failure was on (JSON path, expected, got) for the failure analysis."""
+    found = dict(outcome.details or {})
+    if not outcome.passed:  # long texts (a whole output) are left out, not clipped: a cut secret would not match
+        found.update({k: v for k in ("path", "expected", "got")
+                      if (v := getattr(outcome, k)) is not None and len(str(v)) <= _DETAIL_CHARS})  # fmt: skip
+    return _jsonable(found) if found else None
 
 
 def _jsonable(value: Any) -> Any:

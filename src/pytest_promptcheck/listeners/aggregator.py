@@ -22,6 +22,7 @@ from ..runs.record import ItemRecord, record_of
 from ..runs.summary import RunSummary, build_summary
 
 if TYPE_CHECKING:
+    from ..runs.analysis import RunAnalysis
     from ..runs.trend import TrendPoint
 
 
@@ -62,12 +63,25 @@ class RunAggregator:
         records = scrub_records(self.records.values(), get_session(self.config).redactor)
         earlier = self._earlier_attempts(records) if self.enforced else None
         summary = build_summary(records, self.project, enforced=self.enforced, earlier_attempts=earlier)
+        summary = replace(summary, analysis=self._analysis(records))
         status = int(session.exitstatus)
         if not session.shouldstop:  # a run cut short (-x, --maxfail) is not a complete comparison
             status = self._exit_status(status, summary)
         self.summary = summary = replace(summary, exit_status=status)
         session.exitstatus = status
         self._write_reports(summary, records)
+
+    def _analysis(self, records: list[ItemRecord]) -> RunAnalysis:
+        """Weaknesses and the data plan for the export options of this run (the plan's default ones without)."""
+        from ..export_options import export_choices
+        from ..runs.analysis import build_analysis
+        from ..runs.data_plan import PlanExport
+        from ..runs.feedback_summary import read_feedback
+
+        option = self.config.option
+        target = export_choices(option, self.project.export).target  # the flag, else [tool.promptcheck.export]
+        export = PlanExport(option.pc_export_side, option.pc_export_split, target)
+        return build_analysis(records, self.project, export, read_feedback(self.project.root))
 
     def _earlier_attempts(self, records: list[ItemRecord]) -> int | None:
         sides = (self.project.baseline, self.project.candidate)

@@ -12,6 +12,7 @@ from ..runs.metrics import Bias, Consistency, Rate, Usage, VariableBias
 from ..runs.record import ItemRecord
 from ..runs.thresholds import Breach
 from . import prompt_cost_text
+from .analysis_report import analysis_json
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
@@ -47,6 +48,7 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
             "enforced": summary.enforced,
             **_as_json(summary.settings),
         },
+        "analysis": analysis_json(summary.analysis) if summary.analysis else None,
     }
 
 

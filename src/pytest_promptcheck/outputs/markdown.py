@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
 from . import prompt_cost_text
+from .analysis_report import markdown_section
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
 from .rows import Row, build_rows, changed, label, model_order
@@ -38,6 +39,8 @@ def render(summary: RunSummary, records: list[ItemRecord], *, title: str = "prom
     head = [*_verdict(summary, title), "", *_rates(summary, models), *_variants(summary, models),
             *prompt_cost_text.markdown_lines(summary.prompt_cost)]  # fmt: skip
     text = "\n".join(head).rstrip() + "\n"
+    if summary.analysis is not None:  # before the cases: the cases section fills what room is left
+        text += markdown_section(summary.analysis, cell)
     rows = changed(build_rows(records, summary, only_changed=True)) if summary.comparison else []
     if not rows:
         return text + ("\nNo case changed verdict between baseline and candidate.\n" if summary.comparison else "")

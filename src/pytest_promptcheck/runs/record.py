@@ -212,6 +212,8 @@ class ItemRecord:
     sampled: bool = False  # outputs vary between samples (temperature > 0, repeats or a judge)
     confirmations: tuple[bool, ...] = ()  # verdicts of the gate's re-samples of a critical case (`confirm`)
     drift: tuple[str, ...] = ()  # what baseline and candidate differ in besides weights (the item that found it)
+    # The case's vars named in [tool.promptcheck.analysis] vars (representativeness); additive to version 1.
+    chosen_vars: dict[str, str] = field(default_factory=dict)
     version: int = RECORD_VERSION
 
     @property
@@ -239,7 +241,7 @@ class ItemRecord:
             "side": self.side, "tags": list(self.tags), "ideal": self.ideal, "outcome": self.outcome,
             "error": self.error, "threshold": self.threshold, "min_pass": self.min_pass,
             "suite_metrics": self.suite_metrics, "base_url": self.base_url, "sampled": self.sampled,
-            "confirmations": list(self.confirmations), "drift": list(self.drift),
+            "confirmations": list(self.confirmations), "drift": list(self.drift), "chosen_vars": self.chosen_vars,
         }  # fmt: skip
 
     @classmethod
@@ -273,6 +275,7 @@ class ItemRecord:
             sampled=bool(data.get("sampled")),
             confirmations=tuple(bool(v) for v in data.get("confirmations") or ()),
             drift=tuple(str(v) for v in data.get("drift") or ()),
+            chosen_vars={str(k): str(v) for k, v in (data.get("chosen_vars") or {}).items()},
             version=version,
         )
 

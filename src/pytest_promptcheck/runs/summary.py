@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..config import GateConfig, ProjectConfig
 from ..verdicts.model_graded import JUDGE_UNREADABLE
 from . import metrics, thresholds
+from .analysis import RunAnalysis
 from .compare import REGRESSION, Comparison, compare
 from .gate import Attempts, GateResult, decide, regression_pass_chance, reproduced
 from .metrics import Metrics, Rate, Usage
@@ -37,6 +38,7 @@ class RunSummary:
     judges: dict[str, Usage] = field(default_factory=dict)  # grader model -> its calls' usage (judge/rubric)
     drift: tuple[str, ...] = ()  # baseline vs candidate differences besides weights (chat template, ...)
     prompt_cost: PromptCost | None = None  # prompt tokens vs pass rate per variant and model (several variants)
+    analysis: RunAnalysis | None = None  # weaknesses, data plan, representativeness (runs/analysis.py)
 
 
 def build_summary(

@@ -1,0 +1,39 @@
+"""The run's analysis in one value: its weaknesses, the data plan and the representativeness check.
+
+Built next to the :class:`.summary.RunSummary` (the aggregator at the end of a run, ``promptcheck
+report/analyze/plan`` from a run folder) and carried on it, so the terminal, the reports and the CLI
+render the same numbers. Pure: the feedback counts are read by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..config import ProjectConfig
+from .data_plan import DataPlan, PlanExport, plan
+from .feedback_summary import FeedbackCounts
+from .record import ItemRecord
+from .representativeness import Representativeness, compare_shares
+from .weaknesses import FailureAnalysis, analyze
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    failures: FailureAnalysis
+    plan: DataPlan
+    representativeness: Representativeness
+
+
+def build_analysis(
+    records: Iterable[ItemRecord], project: ProjectConfig, export: PlanExport | None = None,
+    feedback: FeedbackCounts | None = None,
+) -> RunAnalysis:  # fmt: skip
+    records = list(records)
+    settings = project.analysis
+    failures = analyze(records, project.baseline, project.candidate, examples=settings.examples)
+    has_candidate = bool(project.candidate) and any(r.side == "candidate" for r in records)
+    data = plan(records, failures, export or PlanExport(), settings, alpha=project.gate.alpha,
+                has_candidate=has_candidate)  # fmt: skip
+    shares = compare_shares(records, data.rows, data.train(), feedback, settings.vars, factor=settings.share_factor)
+    return RunAnalysis(failures, data, shares)
