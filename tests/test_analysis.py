@@ -112,7 +112,7 @@ def test_the_plan_follows_the_export_options(pytester: pytest.Pytester) -> None:
     setup_analysis_project(pytester)
     analysis = report(pytester, "--pc-export", "out.jsonl", "--pc-export-split", "0.5")
     account = planned(analysis, "tag", "account")
-    assert (account["held_out"], account["memorisation_trap"]) == (1.0, False)
+    assert (account["held_out"], account["held_out_failing"], account["memorisation_trap"]) == (1.0, 1.0, False)
     baseline = report(pytester, "--pc-export", "out.jsonl", "--pc-export-side", "baseline")
     assert baseline["plan"]["side"] == "baseline"
     # refund-2 needs a label; ship-1 has no ideal either, but the candidate passed its prompt
@@ -185,3 +185,31 @@ def test_analysis_config_is_checked(pytester: pytest.Pytester, body: str, words:
     result = pytester.runpytest()
     assert result.ret != 0
     assert f"pyproject.toml: {words}" in result.stdout.str() + result.stderr.str()
+
+
+def test_report_sections(pytester: pytest.Pytester) -> None:
+    """The Markdown and HTML reports carry the analysis, the plan and the shares as tables."""
+    setup_analysis_project(pytester)
+    pytester.runpytest("--pc-report", "md:out.md", "--pc-report", "html:out.html").assert_outcomes(passed=6, failed=6)
+    md = (pytester.path / "out.md").read_text(encoding="utf-8")
+    assert "### Failure analysis: 6 failing items in 5 cases" in md
+    assert "| tag account | 2 | 2 | 2 | 2 | 0 | 0 | fails on the candidate only" in md
+    assert "| tag account | 2 | 2 | 0 | 0 | 2 | 2 | 0 | 153 | no | ⚠️ memorisation |" in md
+    assert "| tag billing | 1 | 0 | 0 | 1 | 0 | 2 | 2 | 29 | no |  |" in md
+    assert "| tag account | 33% (2) | 100% (2) | – | ⚠️ |" in md
+    assert md.index("### Data plan") < md.index("### Changed cases")
+    html = (pytester.path / "out.html").read_text(encoding="utf-8")
+    assert '<section id="analysis"><h2>Failure analysis</h2>' in html
+    assert (
+        "<tr><td>tag account</td><td>2</td><td>2</td><td>0</td><td>0</td><td>2</td><td>2</td><td>0</td><td>153</td>"
+        in html
+    )
+    assert '<section id="representativeness">' in html and "<td>flagged</td>" in html
+
+
+def test_the_analysis_is_the_same_under_xdist(pytester: pytest.Pytester) -> None:
+    """Two workers give the controller the same records, so the same analysis and plan."""
+    setup_analysis_project(pytester)
+    plain = report(pytester)
+    spread = report(pytester, "-n", "2")
+    assert spread == plain

@@ -70,6 +70,11 @@ def test_plan_options_and_json(pytester: pytest.Pytester, recorded: Path, capsys
     assert "tag password" in data["plan"]["traps"]  # its only failing case is now trained on
     assert run_cli(pytester, "plan", "latest", "--json", "--split", "0.5") == 0
     assert json.loads(capsys.readouterr().out)["plan"]["traps"] == []
+    assert run_cli(pytester, "plan", "latest", "--split", "0.9") == 0  # 2 trained cases: 0.2 expected held out
+    assert (
+        "  memorisation trap: tag account: all 2 failing cases would be training data but for the split 0.9 "
+        "(by case: about 0.2 held out), too few for the gate to see a gain; add cases first (promptcheck add)"
+    ) in capsys.readouterr().out.splitlines()
     assert run_cli(pytester, "analyze", "latest", "--json") == 0
     failures = json.loads(capsys.readouterr().out)
     assert [r["case"] for r in failures["regressions"]] == ["login-1", "login-2", "login-3"]
@@ -81,3 +86,13 @@ def test_bad_run_and_bad_split(pytester: pytest.Pytester, recorded: Path, capsys
     assert "promptcheck analyze:" in capsys.readouterr().err
     assert run_cli(pytester, "plan", "latest", "--split", "1.5") == 1
     assert "--split is the train share, between 0 and 1 (got 1.5)" in capsys.readouterr().err
+
+
+def test_report_subcommand_carries_the_analysis(pytester: pytest.Pytester, recorded: Path) -> None:
+    """`promptcheck report RUN --md` rebuilds the analysis from the run folder, like the end of the run."""
+    out = pytester.path / "pr.md"
+    assert run_cli(pytester, "report", "latest", "--md", str(out)) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "### Failure analysis: 6 failing items in 5 cases" in text
+    assert "| tag account | 2 | 2 | 0 | 0 | 2 | 2 | 0 | 153 | no | ⚠️ memorisation |" in text
+    assert "| area=refund | 33% (2) | 0% (0) | – | ⚠️ |" in text  # the chosen var came back from the record

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,6 +21,7 @@ from ..errors import ConfigError
 from ..outputs.redact import Redactor
 from ..outputs.rows import Progress
 from ..runs.analysis import RunAnalysis, build_analysis
+from ..runs.compare import Pair
 from ..runs.data_plan import PlanExport
 from ..runs.feedback_summary import read_feedback
 from ..runs.folder import RESULTS, read_manifest, read_run_records, resolve_run
@@ -92,12 +94,16 @@ def load_run(folder: Path) -> tuple[RunSummary, list[ItemRecord]]:
     enforced = "--pc-gate" in (manifest.get("command") or [])
     project = _project(folder, manifest)
     summary = build_summary(records, project, enforced=enforced)
-    return replace(summary, analysis=run_analysis(records, project)), records
+    pairs = summary.comparison.pairs if summary.comparison else None
+    return replace(summary, analysis=run_analysis(records, project, pairs=pairs)), records
 
 
-def run_analysis(records: list[ItemRecord], project: ProjectConfig, export: PlanExport | None = None) -> RunAnalysis:
+def run_analysis(
+    records: list[ItemRecord], project: ProjectConfig, export: PlanExport | None = None, *,
+    pairs: Iterable[Pair] | None = None,
+) -> RunAnalysis:  # fmt: skip
     """The run's weaknesses and data plan, with the feedback summaries of its project."""
-    return build_analysis(records, project, export, read_feedback(project.root))
+    return build_analysis(records, project, export, read_feedback(project.root), pairs)
 
 
 def run_project(folder: Path) -> ProjectConfig:

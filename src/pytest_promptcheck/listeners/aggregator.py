@@ -63,7 +63,7 @@ class RunAggregator:
         records = scrub_records(self.records.values(), get_session(self.config).redactor)
         earlier = self._earlier_attempts(records) if self.enforced else None
         summary = build_summary(records, self.project, enforced=self.enforced, earlier_attempts=earlier)
-        summary = replace(summary, analysis=self._analysis(records))
+        summary = replace(summary, analysis=self._analysis(records, summary))
         status = int(session.exitstatus)
         if not session.shouldstop:  # a run cut short (-x, --maxfail) is not a complete comparison
             status = self._exit_status(status, summary)
@@ -71,7 +71,7 @@ class RunAggregator:
         session.exitstatus = status
         self._write_reports(summary, records)
 
-    def _analysis(self, records: list[ItemRecord]) -> RunAnalysis:
+    def _analysis(self, records: list[ItemRecord], summary: RunSummary) -> RunAnalysis:
         """Weaknesses and the data plan for the export options of this run (the plan's default ones without)."""
         from ..export_options import export_choices
         from ..runs.analysis import build_analysis
@@ -81,7 +81,8 @@ class RunAggregator:
         option = self.config.option
         target = export_choices(option, self.project.export).target  # the flag, else [tool.promptcheck.export]
         export = PlanExport(option.pc_export_side, option.pc_export_split, target)
-        return build_analysis(records, self.project, export, read_feedback(self.project.root))
+        pairs = summary.comparison.pairs if summary.comparison else None
+        return build_analysis(records, self.project, export, read_feedback(self.project.root), pairs)
 
     def _earlier_attempts(self, records: list[ItemRecord]) -> int | None:
         sides = (self.project.baseline, self.project.candidate)

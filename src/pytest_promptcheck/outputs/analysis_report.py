@@ -72,6 +72,7 @@ def _plan_json(w: WeaknessPlan) -> dict[str, Any]:
         "kind": w.kind, "key": w.key, "failing_cases": w.failing_cases, "ideal_rows": w.ideal_rows,
         "passing_rows": w.passing_rows, "needs_label": w.needs_label, "train_rows": w.train_rows,
         "train_cases": w.train_cases, "suite_cases": w.suite_cases, "held_out": w.held_out,
+        "held_out_failing": w.held_out_failing,
         "discordance": w.discordance, "cases_to_detect_gain": w.cases_to_detect, "enough": w.enough,
         "power_now": w.power_now, "memorisation_trap": w.trap, "hint": w.hint,
     }  # fmt: skip

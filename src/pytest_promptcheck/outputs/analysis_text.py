@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..runs.summary import RunSummary
 
 TOP = 5  # weaknesses in the terminal summary
+TRAPS = 3  # memorisation traps in the terminal summary, tags first
 OUTPUT_CHARS = 160
 
 
@@ -42,7 +43,9 @@ def summary_lines(summary: RunSummary) -> list[str]:
     if top:
         out += _weakness_table(top, bool(failures.baseline), indent="  ")
         out += [f"  - {w.label}: {w.hint}" for w in top[:1] if w.hint]
-    out += [f"  {line}" for w in analysis.plan.traps[:TOP] for line in trap_lines(w, analysis.plan)]
+    traps = sorted(analysis.plan.traps, key=lambda w: (w.kind != "tag", w.key))
+    out += [f"  {line}" for w in traps[:TRAPS] for line in trap_lines(w, analysis.plan)]
+    out += [f"  … {len(traps) - TRAPS} more memorisation traps (promptcheck plan)"] if len(traps) > TRAPS else []
     out += [f"  representativeness: {s.label}: {_share_line(s)}" for s in analysis.representativeness.flagged[:TOP]]
     out.append("  details: promptcheck analyze RUN · promptcheck plan RUN (RUN: latest, a run id or folder)")
     return out
@@ -65,11 +68,16 @@ def _weakness_table(weaknesses: list[Weakness], paired: bool, *, indent: str = "
 
 
 def trap_lines(w: WeaknessPlan, data: DataPlan) -> list[str]:
-    split = "" if data.split is None else f" (with the split {data.split:g}, about {w.held_out:.1f} held out)"
+    if data.split is None:
+        return [
+            f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data, leaving "
+            "the gate no held-out case for it; export with --pc-export-split 0.8 (whole cases go to validation) "
+            "or add cases first (promptcheck add)"
+        ]
     return [
-        f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data{split}, "
-        "leaving the gate no held-out case for it; export with --pc-export-split 0.8 (whole cases go to "
-        "validation) or add cases first (promptcheck add)"
+        f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data but for the "
+        f"split {data.split:g} (by case: about {w.held_out_failing:.1f} held out), too few for the gate to "
+        "see a gain; add cases first (promptcheck add)"
     ]
 
 
@@ -139,7 +147,11 @@ def plan_lines(analysis: RunAnalysis) -> list[str]:
         )
         out += table(_plan_rows(data.weaknesses), indent="  ")
         out += [f"  {line}" for w in data.traps for line in trap_lines(w, data)]
-        out += [f"  - {w.label}: {w.hint}" for w in data.weaknesses if w.hint and w.failing_cases]
+        out += [
+            f"  - {w.label}: {w.hint}"
+            for w in data.weaknesses
+            if w.hint and w.failing_cases and w.kind in ("side", "tag")
+        ]
     else:
         out.append("no failing items: no weakness to plan for")
     return [*out, "", *representativeness_lines(analysis.representativeness)]

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config import ProjectConfig
+from .compare import Pair
 from .data_plan import DataPlan, PlanExport, plan
 from .feedback_summary import FeedbackCounts
 from .record import ItemRecord
@@ -27,11 +28,12 @@ class RunAnalysis:
 
 def build_analysis(
     records: Iterable[ItemRecord], project: ProjectConfig, export: PlanExport | None = None,
-    feedback: FeedbackCounts | None = None,
+    feedback: FeedbackCounts | None = None, pairs: Iterable[Pair] | None = None,
 ) -> RunAnalysis:  # fmt: skip
+    """``pairs``: the run summary's comparison pairs, when there is one (saves pairing the records again)."""
     records = list(records)
     settings = project.analysis
-    failures = analyze(records, project.baseline, project.candidate, examples=settings.examples)
+    failures = analyze(records, project.baseline, project.candidate, examples=settings.examples, pairs=pairs)
     has_candidate = bool(project.candidate) and any(r.side == "candidate" for r in records)
     data = plan(records, failures, export or PlanExport(), settings, alpha=project.gate.alpha,
                 has_candidate=has_candidate)  # fmt: skip

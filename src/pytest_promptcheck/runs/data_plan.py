@@ -15,8 +15,9 @@ Per weakness (:mod:`.weaknesses`), on the exported side (``--pc-export-side``):
   is the unit). The discordant share ψ is the weakness's observed baseline/candidate discordance,
   at least ``gain`` (the least a gain of that size needs; also the value without a pair). Not the
   gate's non-inferiority "cases needed", which is about the current delta and the margin.
-- **memorisation trap**: every failing case of the weakness would become training data, so the
-  gate has no held-out failing case for it: it would measure recall of the training rows.
+- **memorisation trap**: every failing case of a side class, tag or assertion weakness would become
+  training data, so the gate has no held-out failing case for it: it would measure recall of the
+  training rows. (A prompt variant spans the suite: it is not flagged.)
 
 With ``split`` (``--pc-export-split``) the export sends whole cases to validation (seeded), so about
 ``1 − split`` of the exported cases are held out; the plan counts the expected number.
@@ -25,16 +26,19 @@ With ``split`` (``--pc-export-split``) the export sends whole cases to validatio
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..analysis_config import AnalysisConfig
-from .compare import Pair, pair_up
+from .compare import Pair
 from .record import CallRecord, ItemRecord
 from .stats import connor_pairs, mcnemar_power
 from .weaknesses import FailureAnalysis, Slot, Weakness
 
 TARGETS = ("ideal", "passing", "ideal-or-passing")
+# A prompt variant spans the whole suite (its passing cases still measure): not flagged as a trap.
+TRAP_KINDS = ("side", "tag", "assertion")
 IDEAL, PASSING, LABEL = "ideal", "passing", "needs label"
 
 
@@ -72,6 +76,7 @@ class WeaknessPlan:
     train_cases: int
     suite_cases: int  # the weakness's cases in the suite (passing or failing)
     held_out: float  # suite cases no training row comes from (expected value with a split)
+    held_out_failing: float  # of them, the failing ones: the cases that can show a gain
     discordance: float  # ψ used for cases_to_detect
     cases_to_detect: int
     power_now: float  # the chance the held-out cases detect the gain
@@ -121,17 +126,16 @@ def plan(
     side = export.side or ("candidate" if has_candidate else "all")
     rows = _rows(records, side)
     taken = {r for r in rows if r.source in _SOURCES[export.target]}
-    pairs = (
-        pair_up(records, analysis.baseline, analysis.candidate)[0] if analysis.baseline and analysis.candidate else []
-    )
-    members = _Members(records)
-    found = [_weakness_plan(w, rows, taken, members, pairs, export, settings, alpha) for w in analysis.weaknesses]
+    index = _Index(records, rows, list(analysis.pairs))
+    found = [_weakness_plan(w, taken, index, export, settings, alpha) for w in analysis.weaknesses]
     return DataPlan(side, export.target, export.split, settings.gain, settings.power, alpha, tuple(rows), tuple(found))
 
 
 def _rows(records: list[ItemRecord], side: str) -> list[Row]:
     """One row per distinct rendered prompt of the side's failing calls (the candidate's first, then the sample)."""
-    passing = {(r.suite, r.case, r.variant, _prompt(c)) for r in records for c in r.calls if c.passed}
+    by_slot: dict[Slot, list[ItemRecord]] = defaultdict(list)
+    for record in records:
+        by_slot[(record.suite, record.case, record.variant)].append(record)
     failing = [(r, c) for r in records if side == "all" or r.side == side for c in r.calls if c.passed is False]
     failing.sort(key=lambda rc: ({"candidate": 0, "baseline": 1}.get(rc[0].side or "", 2), rc[0].model, rc[1].sample))
     chosen: dict[str, tuple[ItemRecord, CallRecord]] = {}
@@ -141,7 +145,7 @@ def _rows(records: list[ItemRecord], side: str) -> list[Row]:
     for record, call in chosen.values():
         if record.ideal is not None:
             source = IDEAL
-        elif (record.suite, record.case, record.variant, _prompt(call)) in passing:
+        elif _passed_elsewhere(by_slot[(record.suite, record.case, record.variant)], call):
             source = PASSING
         else:
             source = LABEL
@@ -149,43 +153,59 @@ def _rows(records: list[ItemRecord], side: str) -> list[Row]:
     return sorted(rows, key=lambda r: (*r.slot, str(r.call.binding), r.record.model))
 
 
+def _passed_elsewhere(records: list[ItemRecord], call: CallRecord) -> bool:
+    """Whether a call on the same case and variant passed with the same rendered prompt (a target for ``passing``)."""
+    prompt = _prompt(call)
+    return any(c.passed and _prompt(c) == prompt for r in records for c in r.calls if c is not call)
+
+
 def _prompt(call: CallRecord) -> str:
     return json.dumps(list(call.messages), sort_keys=True)
 
 
-class _Members:
-    """The suite's cases in a weakness: all cases with the tag, the assertion or the variant."""
+class _Index:
+    """What every weakness's plan looks up, built in one pass over the run: the cost stays linear in the
+    run however many weaknesses there are (a suite with one `equals` per case has one per case)."""
 
-    def __init__(self, records: list[ItemRecord]) -> None:
-        self.records = records
+    def __init__(self, records: list[ItemRecord], rows: list[Row], pairs: list[Pair]) -> None:
+        self.cases: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (kind, key) -> suite cases
+        for r in records:
+            case = (r.suite, r.case)
+            for tag in r.tags:
+                self.cases[("tag", tag)].add(case)
+            self.cases[("variant", r.variant)].add(case)
+            for name in {a.name for c in r.calls for a in c.assertions}:
+                self.cases[("assertion", name)].add(case)
+        self.rows: dict[Slot, list[Row]] = defaultdict(list)
+        for row in rows:
+            self.rows[row.slot].append(row)
+        self.discordant: dict[tuple[str, str], bool] = {}  # per paired case: does any variant differ between sides
+        for pair in pairs:
+            key = (pair.suite, pair.case)
+            self.discordant[key] = self.discordant.get(key, False) or pair.baseline.passed != pair.candidate.passed
 
-    def cases(self, weakness: Weakness) -> set[tuple[str, str]]:
+    def suite_cases(self, weakness: Weakness) -> set[tuple[str, str]]:
         if weakness.kind == "side":
             return {(s, c) for s, c, _ in weakness.slots}
-        return {(r.suite, r.case) for r in self.records if _belongs(r, weakness)}
+        return self.cases.get((weakness.kind, weakness.key), set())
 
-
-def _belongs(record: ItemRecord, weakness: Weakness) -> bool:
-    if weakness.kind == "tag":
-        return weakness.key in record.tags
-    if weakness.kind == "variant":
-        return record.variant == weakness.key
-    return any(a.name == weakness.key for c in record.calls for a in c.assertions)
+    def discordance(self, cases: set[tuple[str, str]], gain: float) -> float:
+        """The share of the weakness's paired cases whose verdict differs between the sides, at least ``gain``."""
+        paired = [self.discordant[c] for c in cases if c in self.discordant]
+        return max(gain, sum(paired) / len(paired)) if paired else gain
 
 
 def _weakness_plan(
-    weakness: Weakness, rows: list[Row], taken: set[Row], members: _Members, pairs: list[Pair],
-    export: PlanExport, settings: AnalysisConfig, alpha: float,
-) -> WeaknessPlan:  # fmt: skip
-    slots = set(weakness.slots)
-    mine = [r for r in rows if r.slot in slots and _row_in(r, weakness)]
+    weakness: Weakness, taken: set[Row], index: _Index, export: PlanExport, settings: AnalysisConfig, alpha: float
+) -> WeaknessPlan:
+    mine = [r for slot in weakness.slots for r in index.rows.get(slot, ()) if _row_in(r, weakness)]
     train = [r for r in mine if r in taken]
     train_cases = {(r.record.suite, r.record.case) for r in train}
     failing_cases = {(r.record.suite, r.record.case) for r in mine}
-    suite_cases = members.cases(weakness)
+    suite_cases = index.suite_cases(weakness)
     kept = 1.0 - export.split if export.split is not None else 0.0  # the share of exported cases held out
     held_out = len(suite_cases - train_cases) + kept * len(train_cases)
-    psi = _discordance(pairs, suite_cases, settings.gain)
+    psi = index.discordance(suite_cases, settings.gain)
     needed = connor_pairs(psi, settings.gain, alpha=alpha, power=settings.power)
     # The gain's power: mcnemar_power asks about "worse"; a gain of g is the mirror image of a drop of g.
     power = mcnemar_power(held_out, (psi + settings.gain) / 2, (psi - settings.gain) / 2, alpha=alpha)
@@ -194,8 +214,10 @@ def _weakness_plan(
         kind=weakness.kind, key=weakness.key, failing_cases=len(failing_cases),
         ideal_rows=sum(r.source == IDEAL for r in mine), passing_rows=sum(r.source == PASSING for r in mine),
         needs_label=sum(r.source == LABEL for r in mine), train_rows=len(train), train_cases=len(train_cases),
-        suite_cases=len(suite_cases), held_out=held_out, discordance=psi, cases_to_detect=needed,
-        power_now=power, trap=bool(train_cases) and held_failing < 1, hint=weakness.hint,
+        suite_cases=len(suite_cases), held_out=held_out, held_out_failing=held_failing, discordance=psi,
+        cases_to_detect=needed,
+        power_now=power, trap=weakness.kind in TRAP_KINDS and bool(train_cases) and held_failing < 1,
+        hint=weakness.hint,
     )  # fmt: skip
 
 
@@ -204,15 +226,3 @@ def _row_in(row: Row, weakness: Weakness) -> bool:
     if weakness.kind != "assertion":
         return True
     return any(a.name == weakness.key and not a.passed for a in row.call.assertions)
-
-
-def _discordance(pairs: list[Pair], cases: set[tuple[str, str]], gain: float) -> float:
-    """The share of the weakness's cases whose verdict differs between the sides, at least ``gain``."""
-    per_case: dict[tuple[str, str], bool] = {}
-    for pair in pairs:
-        key = (pair.suite, pair.case)
-        if key in cases:
-            per_case[key] = per_case.get(key, False) or pair.baseline.passed != pair.candidate.passed
-    if not per_case:
-        return gain
-    return max(gain, sum(per_case.values()) / len(per_case))

@@ -100,6 +100,7 @@ class FailureAnalysis:
     failing_calls: int
     weaknesses: tuple[Weakness, ...]
     regressions: tuple[Example, ...]  # pass on the baseline, fail on the candidate
+    pairs: tuple[Pair, ...] = field(default=(), repr=False)  # the compared (case, variant)s, for the data plan
 
     def of_kind(self, kind: str) -> list[Weakness]:
         return [w for w in self.weaknesses if w.kind == kind]
@@ -111,25 +112,34 @@ class FailureAnalysis:
 
 
 def analyze(
-    records: Iterable[ItemRecord], baseline: str | None = None, candidate: str | None = None, *, examples: int = 3
-) -> FailureAnalysis:
-    """The weaknesses of a run (in any record order: the result does not depend on it)."""
+    records: Iterable[ItemRecord], baseline: str | None = None, candidate: str | None = None, *, examples: int = 3,
+    pairs: Iterable[Pair] | None = None,
+) -> FailureAnalysis:  # fmt: skip
+    """The weaknesses of a run (in any record order: the result does not depend on it).
+
+    ``pairs``: the comparison's pairs when the caller has them (the run summary's), else paired here.
+    """
     records = sorted(records, key=lambda r: r.item)
     present = {r.model for r in records}
     paired = bool(baseline and candidate and baseline in present and candidate in present)
     models = (baseline, candidate) if paired else tuple(sorted(present))
     analysed = [r for r in records if r.model in models]
     failing = [r for r in analysed if r.outcome == "failed"]
-    pairs: list[Pair] = pair_up(analysed, baseline, candidate)[0] if paired and baseline and candidate else []
+    if not (paired and baseline and candidate):
+        pairs = []
+    elif pairs is None:
+        pairs = pair_up(analysed, baseline, candidate)[0]
+    pairs = list(pairs)
     side_of = {(p.suite, p.case, p.variant): _side_class(p) for p in pairs}
     show = _Examples(analysed, examples)
     groups: dict[tuple[str, str], list[ItemRecord]] = defaultdict(list)
+    variants = len({r.variant for r in analysed}) > 1
     for record in failing:
         for tag in record.tags:
             groups[("tag", tag)].append(record)
         for name in sorted({a.name for c in record.calls if c.passed is False for a in c.assertions if not a.passed}):
             groups[("assertion", name)].append(record)
-        if len({r.variant for r in analysed}) > 1:
+        if variants:
             groups[("variant", record.variant)].append(record)
         side = side_of.get(_slot(record))
         if side:
@@ -141,7 +151,7 @@ def analyze(
         models=tuple(m for m in models if m), baseline=baseline if paired else None,
         candidate=candidate if paired else None, failing_items=len(failing),
         failing_cases=len({(r.suite, r.case) for r in failing}), failing_calls=sum(_failed_calls(r) for r in failing),
-        weaknesses=tuple(weaknesses), regressions=regressions,
+        weaknesses=tuple(weaknesses), regressions=regressions, pairs=tuple(pairs),
     )  # fmt: skip
 
 
