@@ -192,12 +192,12 @@ def test_the_loop_with_export_choices(shipped_run: Run, example_copy: Path) -> N
     # The plan on the same run: the login case is the weakness only the fine-tune fails, every failing
     # case of it would be training data (the memorisation trap), and the place to look is the labels.
     plan = _promptcheck("plan", first_run, "--split", "0.5", cwd=example_copy)
-    for weakness in ("side candidate only", "tag critical"):
-        assert re.search(
-            rf"^  memorisation trap: {weakness}: all 1 failing cases would be training data", plan, re.M
-        ), plan
-        assert re.search(rf"^  - {weakness}: fails on the candidate only: .*look at the training data's labels", plan,
-                         re.M), plan  # fmt: skip
+    # tag critical: login-blocked is the one critical case that fails, and only on the candidate.
+    assert re.search(r"^  memorisation trap: tag critical: all 1 failing cases would be training data", plan, re.M), (
+        plan
+    )
+    assert re.search(r"^  - tag critical: fails on the candidate only: .*look at the training data's labels", plan,
+                     re.M), plan  # fmt: skip
     analysis = _promptcheck("analyze", first_run, cwd=example_copy)
     only_candidate = analysis.split("  side candidate only:\n", 1)[1].split("\n  side ", 1)[0]
     assert "test_triage.prompts.yaml::login-blocked [guided]" in only_candidate, analysis
