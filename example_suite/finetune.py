@@ -4,6 +4,13 @@
     python example_suite/finetune.py fails.jsonl        # -> example_suite/.promptcheck/checkpoints/tuned-1
     pytest example_suite --pc-gate --pc-model tuned=hf:example_suite/.promptcheck/checkpoints/tuned-1
 
+The export choices shape the rows: ``--pc-export-variants all`` adds every prompt variant of a
+failing case, ``--pc-export-rehearsal 0.25`` adds rows of passing cases, ``--pc-export-split 0.5``
+holds whole cases out in ``fails.val.jsonl``. This script trains on every row of the training file
+(whatever its source: it prints the counts from ``fails.manifest.json``) and scores the checkpoint
+before and after on the validation file (``--val``, default ``<stem>.val.jsonl`` when it exists):
+cases of the same weaknesses it never saw, the honest measure of a fix.
+
 It continues training a checkpoint (``--from``, default the shipped ``tuned``) on the original
 training data mixed with the exported rows, which are oversampled (``--mix`` of every batch) so a
 handful of fixes is not drowned out by thousands of old examples. ``--lora`` writes a peft adapter
@@ -68,11 +75,21 @@ def mixed_batches(
 
 
 def finetune(
-    export: Path, *, start: Path, out: Path, train: Path | None, steps: int, lr: float, mix: float, lora: bool
+    export: Path,
+    *,
+    start: Path,
+    out: Path,
+    train: Path | None,
+    steps: int,
+    lr: float,
+    mix: float,
+    lora: bool,
+    val: list[Chat] | None = None,
 ) -> tuple[int, dict[str, Any], dict[str, Any]]:
     """Write the new checkpoint (or adapter) to ``out``.
 
-    Returns the number of exported rows used and the held-out scores before and after.
+    Returns the number of exported rows used and the held-out scores before and after (with the
+    validation split's under ``"val"``).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -85,8 +102,10 @@ def finetune(
     tokenizer = AutoTokenizer.from_pretrained(start)
     model = AutoModelForCausalLM.from_pretrained(start)
     # Tickets neither trained on before nor in the export: whether the fix generalises.
-    exclude = {chat[-2]["content"].rsplit("Ticket: ", 1)[-1] for chat in fixes}
+    val = val or []
+    exclude = {chat[-2]["content"].rsplit("Ticket: ", 1)[-1] for chat in [*fixes, *val]}
     before = build_models.heldout_score(model, tokenizer, exclude=exclude)
+    before["val"] = split_score(model, tokenizer, val)
     torch.manual_seed(0)
     if lora:
         model = build_models.lora_model(model)
@@ -98,7 +117,28 @@ def finetune(
         build_models.save_lora(model, start, out)
     else:
         build_models.save_checkpoint(model, tokenizer, out)
-    return len(fixes), before, build_models.heldout_score(model, tokenizer, exclude=exclude)
+    after = build_models.heldout_score(model, tokenizer, exclude=exclude)
+    after["val"] = split_score(model, tokenizer, val)
+    return len(fixes), before, after
+
+
+def split_score(model: Any, tokenizer: Any, chats: list[Chat]) -> dict[str, Any]:
+    """Exact answers on the validation split's rows (their prompts, each row's target as the answer)."""
+    if not chats:
+        return {"n": 0, "exact": 0, "wrong": []}
+    replies = build_models.generate(model, tokenizer, [chat[:-1] for chat in chats])
+    wrong = [(chat[-2]["content"], r) for chat, r in zip(chats, replies) if r != chat[-1]["content"]]
+    return {"n": len(chats), "exact": len(chats) - len(wrong), "wrong": wrong}
+
+
+def export_sources(export: Path) -> str:
+    """``4 failing, 2 variant-added, 1 rehearsal`` from the export's manifest ("" when it has none)."""
+    manifest = export.with_name(export.name.removesuffix(".jsonl") + ".manifest.json")
+    try:
+        sources = json.loads(manifest.read_text(encoding="utf-8"))["rows"]["sources"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return ", ".join(f"{sources.get(k, 0)} {k.replace('_', '-')}" for k in ("failing", "variant_added", "rehearsal"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, help="learning rate (default 1e-3, with --lora 3e-3)")
     parser.add_argument("--mix", type=float, default=0.25, help="share of each batch from the export (default 0.25)")
     parser.add_argument("--lora", action="store_true", help="write a peft LoRA adapter over --from")
+    parser.add_argument(
+        "--val", type=Path, help="validation split to score before and after (default: <stem>.val.jsonl if it exists)"
+    )
     args = parser.parse_args(argv)
+    if args.val is None and args.export.with_name(args.export.name.removesuffix(".jsonl") + ".val.jsonl").is_file():
+        args.val = args.export.with_name(args.export.name.removesuffix(".jsonl") + ".val.jsonl")
+    val = read_chats(args.val) if args.val else []
     if not 0 < args.mix < 1:
         parser.error("--mix is a share of each batch: between 0 and 1")
     if args.out is None:
@@ -129,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     lr = args.lr or (3e-3 if args.lora else 1e-3)
     rows, before, after = finetune(
         args.export, start=args.start, out=args.out, train=args.train,
-        steps=args.steps, lr=lr, mix=args.mix, lora=args.lora,
+        steps=args.steps, lr=lr, mix=args.mix, lora=args.lora, val=val,
     )  # fmt: skip
     trained_on = [args.train] if args.train else [default_data()]
     write_lineage(
@@ -140,13 +186,21 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     kind = "LoRA adapter" if args.lora else "checkpoint"
     train = args.train or "data.py's fine-tuning data"
-    print(f"{kind} trained on {rows} exported rows + {train} in {time.perf_counter() - began:.1f} s")
+    sources = export_sources(args.export)
+    print(f"{kind} trained on {rows} exported rows{f' ({sources})' if sources else ''} + {train} "
+          f"in {time.perf_counter() - began:.1f} s")  # fmt: skip
     # The gate judges the suite's cases, and those are training data now: tickets that neither the
     # suite nor the training data hold tell whether the fix generalised or was memorised.
     print(build_models.describe_score(f"before ({args.start.name})", before))
     print(build_models.describe_score("after", after))
     for ticket, reply in after["wrong"][:3]:
         print(f"  still wrong: {ticket!r} -> {reply}")
+    if val:
+        n = after["val"]["n"]
+        print(f"validation split ({_shown(args.val)}, cases held out of training): exact "
+              f"{before['val']['exact']}/{n} before, {after['val']['exact']}/{n} after")  # fmt: skip
+        for prompt, reply in after["val"]["wrong"][:3]:
+            print(f"  still wrong: {prompt.rsplit('Ticket: ', 1)[-1]!r} -> {reply}")
     if after["exact"] <= before["exact"] and after["wrong"]:
         print(
             "  the exported cases were memorised, not generalised: look at what the wrong ones share and fix\n"

@@ -171,6 +171,50 @@ def test_the_whole_loop(shipped_run: Run, example_copy: Path) -> None:
     assert chain == _promptcheck("lineage", tuned_2, cwd=example_copy)  # from the checkpoint: the same chain
 
 
+def test_the_loop_with_export_choices(shipped_run: Run, example_copy: Path) -> None:
+    """The shipped run's plan flags the memorisation trap on the login weakness and points at the labels;
+    the run exported with variants = all, rehearsal and a validation split by case (the CLI on its
+    record), finetune.py on it (few steps), then the gate: each source counted, no case on both sides,
+    finetune.py's numbers on the held-out split, and the gate's prompt-cost table."""
+    suite = example_copy / "example_suite"
+    first_run = _runs(suite / ".promptcheck" / "runs")[0]
+    out = example_copy / "choices" / "fails.jsonl"
+    flags = ["--variants", "all", "--rehearsal", "0.25", "--split", "0.5"]
+    _promptcheck("export", first_run, *flags, "-o", out, cwd=example_copy)
+    manifest = json.loads(out.with_name("fails.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["rows"]["sources"] == {"failing": 4, "variant_added": 2, "rehearsal": 1}
+    assert manifest["choices"]["split_by"] == "case" and manifest["counts"]["validation"] == 4
+
+    def tickets(path: Path) -> set[str]:
+        return {json.loads(line)["messages"][-2]["content"].rsplit("Ticket: ", 1)[-1]
+                for line in path.read_text(encoding="utf-8").splitlines()}  # fmt: skip
+
+    # The plan on the same run: the login case is the weakness only the fine-tune fails, every failing
+    # case of it would be training data (the memorisation trap), and the place to look is the labels.
+    plan = _promptcheck("plan", first_run, "--split", "0.5", cwd=example_copy)
+    # tag critical: login-blocked is the one critical case that fails, and only on the candidate.
+    assert re.search(r"^  memorisation trap: tag critical: all 1 failing cases would be training data", plan, re.M), (
+        plan
+    )
+    assert re.search(r"^  - tag critical: fails on the candidate only: .*look at the training data's labels", plan,
+                     re.M), plan  # fmt: skip
+    analysis = _promptcheck("analyze", first_run, cwd=example_copy)
+    only_candidate = analysis.split("  side candidate only:\n", 1)[1].split("\n  side ", 1)[0]
+    assert "test_triage.prompts.yaml::login-blocked [guided]" in only_candidate, analysis
+
+    held_out = tickets(out.with_name("fails.val.jsonl"))
+    assert len(held_out) == 2 and not held_out & tickets(out)  # two whole cases, both variants each
+
+    log = _script("finetune.py", out, "--steps", "20", "--name", "choices", cwd=example_copy)
+    assert "trained on 3 exported rows (4 failing, 2 variant-added, 1 rehearsal)" in log, log
+    assert re.search(r"^validation split \(\S*fails\.val\.jsonl, cases held out of training\): exact \d/4 before, "
+                     r"\d/4 after$", log, re.MULTILINE), log  # fmt: skip
+    checkpoint = suite / ".promptcheck" / "checkpoints" / "choices-1"
+    gated = _pytest(example_copy, "--pc-gate", "--pc-model", f"tuned=hf:{checkpoint}")
+    assert gated.returncode in GATE_STATUSES, gated.output
+    assert "prompt cost by variant × model" in gated.output, gated.output
+
+
 def test_a_moved_project_reads_the_same_paths(shipped_run: Run, example_copy: Path, tmp_path: Path) -> None:
     """The project folder moved elsewhere: the next run's manifest names the same relative model paths."""
     runs = example_copy / "example_suite" / ".promptcheck" / "runs"

@@ -57,7 +57,8 @@ def test_runs_trend(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str
     assert len(lines) == 3 + 3 + 2 + 1
     first, second, third = sorted(p.name for p in runs.iterdir())
     assert re.fullmatch(
-        rf"  {first}  \S+ \S+  7/9  77\.8% \[45\.3, 93\.7\]  stable –  bias gap 100\.0 pts  baseline", lines[1]
+        rf"  {first}  \S+ \S+  7/9  77\.8% \[45\.3, 93\.7\]  stable –  bias gap 100\.0 pts  prompt 5 tokens/call  baseline",
+        lines[1],
     )
     assert lines[2].startswith(f"  {second}") and "stable 100% (9 items)" in lines[2]
     assert lines[5].startswith(f"  {first}") and lines[5].endswith("gate pass (enforced)")

@@ -19,6 +19,8 @@ from . import config_clouds
 from . import config_values as check
 from .analysis_config import AnalysisConfig, parse_analysis
 from .errors import ConfigError
+from .outputs.export_choices import ExportChoices
+from .runs.prompt_cost import PromptCostConfig
 from .suites.limits import SuiteLimits, SuitePolicy
 
 if sys.version_info >= (3, 11):
@@ -38,7 +40,7 @@ _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
     "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment", "batch_poll_s",
-    "analysis",
+    "export", "prompt_cost", "analysis",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -159,6 +161,8 @@ class ProjectConfig:
     mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
     mlflow_experiment: str | None = None
     batch_poll_s: float = 30.0  # seconds between two looks at a submitted batch (calls/batch.py)
+    export: ExportChoices = field(default_factory=ExportChoices)  # [tool.promptcheck.export]; --pc-export-* options win
+    prompt_cost: PromptCostConfig = field(default_factory=PromptCostConfig)  # [tool.promptcheck.prompt_cost]
     analysis: AnalysisConfig = field(
         default_factory=AnalysisConfig
     )  # [tool.promptcheck.analysis]: failure analysis, data plan
@@ -297,6 +301,8 @@ def load_project_config(
         if "mlflow_experiment" in table
         else None,
         batch_poll_s=check.seconds(table.get("batch_poll_s", 30), at("batch_poll_s")),
+        export=ExportChoices.from_table(table.get("export", {}), str(pyproject)),
+        prompt_cost=PromptCostConfig.from_table(table.get("prompt_cost", {}), str(pyproject)),
         analysis=parse_analysis(table.get("analysis", {}), str(pyproject)),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`

@@ -19,6 +19,7 @@ import pytest
 from . import config_values as check
 from .config import CliOptions, ProjectConfig, load_project_config
 from .errors import ConfigError, MissingDependencyError
+from .export_options import add_export_choice_options, check_export_choice_options, export_choices
 from .outputs.export import FORMATS, SIDES
 from .session import PromptSession
 
@@ -75,6 +76,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--pc-export-split", type=float, metavar="FRACTION",
         help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
     )  # fmt: skip
+    add_export_choice_options(group)
     group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
     # -- batch APIs (calls/batch.py, items/batching.py) ---------------------------------------------
     group.addoption("--pc-batch", action="store_true",
@@ -157,6 +159,7 @@ def _check_stores(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--pc-export-split is the train share, between 0 and 1 (got {option.pc_export_split})")
     if option.pc_export_split is not None and not option.pc_export:
         raise pytest.UsageError("--pc-export-split needs --pc-export PATH (where the training file goes)")
+    check_export_choice_options(option)
 
 
 def _check_gate(config: pytest.Config, project: ProjectConfig) -> None:
@@ -249,7 +252,8 @@ def _register_controller(config: pytest.Config, state: PromptSession) -> None:
             from .listeners.exporter import FailureExporter
             from .outputs.export import ExportOptions
 
-            options = ExportOptions(option.pc_export_format, option.pc_export_side, option.pc_export_split)
+            choices = export_choices(option, project.export)
+            options = ExportOptions(option.pc_export_format, option.pc_export_side, option.pc_export_split, choices)
             end.exporter = FailureExporter(cwd / option.pc_export, options, cwd, state.redactor)
         if option.pc_mlflow:
             from .listeners.mlflow_tracker import MlflowTracker

@@ -89,13 +89,15 @@ def _trend(folder: Path, flt: TrendFilter, limit: int) -> int:
 
 
 def trend_line(point: TrendPoint) -> str:
-    """One point: run, time, passed/judged, rate [95% interval], stable share, bias gap, gate verdict."""
+    """One point: run, time, passed/judged, rate [95% interval], stable share, bias gap, prompt tokens, gate verdict."""
     rate = point.rate
     low, high = rate.interval
     shown = f"{rate.rate * 100:.1f}% [{low * 100:.1f}, {high * 100:.1f}]" if rate.rate is not None else "–"
     stable = f"{point.stability:.0%} ({point.repeated} items)" if point.stability is not None else "–"
     gap = f"{point.bias_gap * 100:.1f} pts" if point.bias_gap is not None else "–"
     line = f"{point.run_id}  {point.time}  {rate.passed}/{rate.judged}  {shown}  stable {stable}  bias gap {gap}"
+    if point.prompt_tokens is not None:  # what a call's prompt costs: a tuned model may need a shorter one
+        line += f"  prompt {point.prompt_tokens:.0f} tokens/call"
     if point.gate is not None:
         line += f"  gate {point.gate}" + (" (enforced)" if point.enforced else " (not enforced)")
     elif point.side == "baseline":

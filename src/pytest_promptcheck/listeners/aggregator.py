@@ -73,12 +73,13 @@ class RunAggregator:
 
     def _analysis(self, records: list[ItemRecord], summary: RunSummary) -> RunAnalysis:
         """Weaknesses and the data plan for the export options of this run (the plan's default ones without)."""
+        from ..export_options import export_choices
         from ..runs.analysis import build_analysis
         from ..runs.data_plan import PlanExport
         from ..runs.feedback_summary import read_feedback
 
         option = self.config.option
-        target = getattr(option, "pc_export_target", None) or "ideal"  # an export choice, where it exists
+        target = export_choices(option, self.project.export).target  # the flag, else [tool.promptcheck.export]
         export = PlanExport(option.pc_export_side, option.pc_export_split, target)
         pairs = summary.comparison.pairs if summary.comparison else None
         return build_analysis(records, self.project, export, read_feedback(self.project.root), pairs)

@@ -15,6 +15,8 @@ other models by name, and of a case's repeats the first failing sample. A prompt
 assistant turn, or a row its format's rules reject (an empty message, an ``ideal`` equal to the
 output in a preference format), is skipped and counted. Bedrock wants strictly alternating turns:
 system messages join into ``system`` and consecutive turns of one role merge (blank-line separated).
+What a row holds beyond that (another target, other variants, rehearsal rows of passing cases, a
+cap per weakness) follows the export choices (:mod:`.export_choices`, :mod:`.export_rows`).
 
 Files (``<stem>`` is PATH without ``.jsonl``): PATH; ``<stem>.needs-label.jsonl`` (failures
 without an ``ideal``, with the model output, for a person to write the target);
@@ -37,7 +39,9 @@ from typing import Any
 from ..runs.lineage import export_lineage_id, export_manifest_path, file_sha256
 from ..runs.record import CallRecord, ItemRecord
 from .artifacts import write_json_artifact, write_lines_artifact
+from .export_choices import ExportChoices
 from .export_images import IMAGE_FORMATS, has_image_stubs, with_image_data
+from .export_rows import SOURCES, Source, balance, ordered, rehearsal_sample, sources, tag_counts
 from .redact import Redactor
 
 FORMATS = ("openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo")
@@ -53,6 +57,10 @@ class ExportOptions:
     format: str = "openai-chat"
     side: str | None = None  # None: the candidate when the run has one, else all
     split: float | None = None  # train share; the rest goes to <stem>.val.jsonl
+    choices: ExportChoices = field(
+        default_factory=ExportChoices
+    )  # what each row contains (target, variants, rehearsal, balance)
+    seed: int | None = None  # None: the run's seed
 
 
 @dataclass
@@ -64,6 +72,10 @@ class ExportResult:
     needs_label: int = 0
     failing: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)  # rows written per source (export_rows.SOURCES)
+    no_target: dict[str, int] = field(default_factory=dict)  # variant-added prompts with no target
+    tags: dict[str, dict[str, int]] = field(default_factory=dict)  # weakness -> rows before/after balance
+    rehearsal_pool: int = 0  # rows of passing cases the rehearsal could draw from
     warnings: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
@@ -78,6 +90,8 @@ class ExportResult:
             + (f" ({', '.join(extra)})" if extra else "")
             + f" from {self.failing} failing calls (side: {self.side})"
         ]
+        if set(self.sources) - {"failing"}:
+            rows.append("promptcheck export rows: " + ", ".join(f"{self.sources.get(k, 0)} {k}" for k in SOURCES))
         return rows + [f"promptcheck export warning: {w}" for w in self.warnings]
 
 
@@ -98,21 +112,46 @@ def export_calls(
     if options.split is not None and not 0 < options.split <= 1:
         raise ValueError(f"the export split is the train share, between 0 and 1 (got {options.split})")
     side = options.side or ("candidate" if manifest.get("candidate") else "all")
+    seed = options.seed if options.seed is not None else int(manifest.get("seed") or 0)
+    records = list(records)
     result = ExportResult(out, side)
     chosen = _choose(records, side, result)
-    rows: list[tuple[ItemRecord, dict[str, Any]]] = []  # (the item, its row)
+    rows: list[tuple[Source, dict[str, Any]]] = []  # (where the row comes from, the row)
+    pool: list[tuple[Source, dict[str, Any]]] = []  # rehearsal rows to draw from
     labels: list[dict[str, Any]] = []
-    for record, call in chosen:
-        if record.ideal is None:
-            labels.append(_needs_label(record, call))
+    for source in sources(records, chosen, side, options.choices):
+        if source.target is None:
+            if source.kind == "failing":
+                labels.append(_needs_label(source.record, source.call))
+            elif source.kind == "variant-added":
+                result.no_target[source.kind] = result.no_target.get(source.kind, 0) + 1
             continue
-        messages, why = _messages(list(call.messages), options.format, manifest, record.suite)
-        row, why = build_row(options.format, messages, record.ideal, call.output) if messages else (None, why)
+        if options.format in PREFERENCE and source.kind != "failing":
+            why = "a preference row needs a failing output to reject"
+            result.skipped[why] = result.skipped.get(why, 0) + 1
+            continue
+        messages, why = _messages(list(source.call.messages), options.format, manifest, source.record.suite)
+        row, why = build_row(options.format, messages, source.target, source.call.output) if messages else (None, why)
         if row is None:
             result.skipped[why] = result.skipped.get(why, 0) + 1
         else:
-            rows.append((record, row))
-    train, validation = _split(rows, options.split, int(manifest.get("seed") or 0))
+            (pool if source.kind == "rehearsal" else rows).append((source, row))
+    if options.choices.balance == "tag":
+        rows, result.tags = balance(rows, seed)
+    else:
+        result.tags = tag_counts(rows)
+    train_rows, validation_rows = _split(rows, options.split, seed)
+    rehearsal, wanted = rehearsal_sample(pool, options.choices.rehearsal, len(train_rows), seed)
+    if wanted > len(rehearsal):
+        result.warnings.append(
+            f"rehearsal {options.choices.rehearsal:g} wants {wanted} rows from passing cases; the run has "
+            f"{len(rehearsal)} (add passing cases with an `ideal`, or use target = ideal-or-passing)"
+        )
+    train_rows, validation_rows = ordered(train_rows + rehearsal), ordered(validation_rows)
+    for source, _ in train_rows + validation_rows:
+        result.sources[source.kind] = result.sources.get(source.kind, 0) + 1
+    result.rehearsal_pool = len(pool)
+    train, validation = [row for _, row in train_rows], [row for _, row in validation_rows]
     stem = out.with_suffix("") if out.suffix == ".jsonl" else out
     result.files.append(write_lines_artifact(out, train, redactor))
     if options.split is not None and options.split < 1:
@@ -121,7 +160,7 @@ def export_calls(
         result.files.append(write_lines_artifact(Path(f"{stem}.needs-label.jsonl"), labels, redactor))
     result.train, result.validation, result.needs_label = len(train), len(validation), len(labels)
     result.warnings += _warnings(options.format, result, manifest)
-    result.files.append(_write_manifest(export_manifest_path(out), result, manifest, options, redactor))
+    result.files.append(_write_manifest(export_manifest_path(out), result, manifest, options, seed, redactor))
     return result
 
 
@@ -215,11 +254,12 @@ def _needs_label(record: ItemRecord, call: CallRecord) -> dict[str, Any]:
 
 
 def _split(
-    rows: list[tuple[ItemRecord, dict[str, Any]]], share: float | None, seed: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(train, validation): whole cases go to validation (no case on both sides), drawn with ``seed``."""
+    rows: list[tuple[Source, dict[str, Any]]], share: float | None, seed: int
+) -> tuple[list[tuple[Source, dict[str, Any]]], list[tuple[Source, dict[str, Any]]]]:
+    """(train, validation): whole cases go to validation (no case on both sides: every prompt variant and
+    counterfactual value of a case lands on one side), drawn with ``seed``."""
     if share is None or share >= 1 or not rows:
-        return [row for _, row in rows], []
+        return list(rows), []
     cases = sorted({(r.suite, r.case) for r, _ in rows})
     random.Random(seed).shuffle(cases)
     wanted = len(rows) - round(len(rows) * share)
@@ -231,8 +271,8 @@ def _split(
             break
         held.add(case)
         taken += counts[case]
-    train = [row for r, row in rows if (r.suite, r.case) not in held]
-    validation = [row for r, row in rows if (r.suite, r.case) in held]
+    train = [(r, row) for r, row in rows if (r.suite, r.case) not in held]
+    validation = [(r, row) for r, row in rows if (r.suite, r.case) in held]
     return train, validation
 
 
@@ -255,7 +295,7 @@ def _warnings(fmt: str, result: ExportResult, manifest: dict[str, Any]) -> list[
 
 
 def _write_manifest(
-    path: Path, result: ExportResult, manifest: dict[str, Any], options: ExportOptions, redactor: Redactor
+    path: Path, result: ExportResult, manifest: dict[str, Any], options: ExportOptions, seed: int, redactor: Redactor
 ) -> Path:
     digests = {p.name: file_sha256(p) for p in result.files}
     data = {
@@ -267,7 +307,15 @@ def _write_manifest(
         "format": options.format,
         "side": result.side,
         "split": options.split,
-        "seed": manifest.get("seed"),
+        "seed": seed,
+        # What each row contains, and how many rows each choice gave (outputs/export_rows.py).
+        "choices": {**options.choices.as_json(), "split_by": "case"},
+        "rows": {
+            "sources": {k.replace("-", "_"): result.sources.get(k, 0) for k in SOURCES},
+            "no_target": {"failing": result.needs_label, "variant_added": result.no_target.get("variant-added", 0)},
+            "rehearsal_pool": result.rehearsal_pool,
+            "tags": result.tags,
+        },
         "suites": manifest.get("suites", {}),
         "counts": {
             "failing_calls": result.failing, "train": result.train, "validation": result.validation,

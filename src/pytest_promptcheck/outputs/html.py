@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from . import prompt_cost_text
 from .analysis_report import html_section
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
@@ -59,6 +60,7 @@ def render(
             _models(summary, models),
             trend_section(trend),
             _cross("Pass rate by prompt variant", "variant", summary.by_variant, models),
+            prompt_cost_text.html_section(summary.prompt_cost),
             _tags(summary, models),
             html_section(summary.analysis) if summary.analysis is not None else "",
             _cases_section(rows),

@@ -11,6 +11,7 @@ from ..runs.gate import Attempts
 from ..runs.metrics import Bias, Consistency, Rate, Usage, VariableBias
 from ..runs.record import ItemRecord
 from ..runs.thresholds import Breach
+from . import prompt_cost_text
 from .analysis_report import analysis_json
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
         "by_tag": _as_json(summary.by_tag),
         "thresholds": {"breaches": _as_json(summary.breaches), "notes": list(summary.notes)},
         "comparison": _comparison(summary.comparison) if summary.comparison else None,
+        "prompt_cost": prompt_cost_text.as_json(summary.prompt_cost),
         "gate": {
             **(_as_json(summary.gate) if summary.gate else {"verdict": None}),
             "enforced": summary.enforced,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..runs.metrics import Rate
 from ..runs.record import ItemRecord
+from . import prompt_cost_text
 from .analysis_report import markdown_section
 from .artifacts import scrub_records, write_text_artifact
 from .redact import Redactor
@@ -35,7 +36,8 @@ def write_markdown(
 
 def render(summary: RunSummary, records: list[ItemRecord], *, title: str = "promptcheck", limit: int = LIMIT) -> str:
     models = model_order(records, summary)
-    head = [*_verdict(summary, title), "", *_rates(summary, models), *_variants(summary, models)]
+    head = [*_verdict(summary, title), "", *_rates(summary, models), *_variants(summary, models),
+            *prompt_cost_text.markdown_lines(summary.prompt_cost)]  # fmt: skip
     text = "\n".join(head).rstrip() + "\n"
     if summary.analysis is not None:  # before the cases: the cases section fills what room is left
         text += markdown_section(summary.analysis, cell)

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 from ..runs.compare import IMPROVEMENT, KNOWN_GAP, REGRESSION, Comparison, Counts, Group, Pair
 from ..runs.metrics import Metrics, Rate, Usage
 from ..runs.record import ItemRecord
+from . import prompt_cost_text
 
 if TYPE_CHECKING:
     from ..runs.summary import RunSummary
@@ -73,6 +74,7 @@ def lines(summary: RunSummary) -> list[str]:
         _consistency(summary.models),
         _bias(summary.models),
         _operational(summary.models, summary.judges),
+        _prompt_cost(summary),
         _thresholds(summary),
         list(_comparison(summary.comparison, summary.settings.margin)) if summary.comparison else [],
         _gate(summary),
@@ -171,6 +173,16 @@ def _operational(models: dict[str, Metrics], judges: dict[str, Usage]) -> list[s
     for model, use in judges.items():
         rows.append([f"judge {model}", *_usage_cells(use, ["-"] * len(rows[0][2:-3]))])
     return ["latency, tokens, cost", *table(rows)]
+
+
+def _prompt_cost(summary: RunSummary) -> list[str]:
+    cost = summary.prompt_cost
+    if cost is None:
+        return []
+    rows = [prompt_cost_text.HEAD, *prompt_cost_text.cells(cost)]
+    marks = max(len(row[-1]) for row in rows)
+    found = [prompt_cost_text.title(cost), *table([[*row[:-1], row[-1].ljust(marks)] for row in rows], left=2)]
+    return found + ([cost.shorter.sentence()] if cost.shorter else [])
 
 
 def _usage_cells(use: Usage, timing: list[str]) -> list[str]:

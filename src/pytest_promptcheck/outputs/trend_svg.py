@@ -114,6 +114,7 @@ def _point(point: TrendPoint, cx: float, cy: float, colour: str, verdicts: bool)
         + (f" = {rate.rate:.1%} [{low:.1%}, {high:.1%}]" if rate.rate is not None else "")
         + (f"\nstable {point.stability:.0%} of {point.repeated} repeated items" if point.stability is not None else "")
         + (f"\nbias gap {point.bias_gap * 100:.1f} pts" if point.bias_gap is not None else "")
+        + (f"\nprompt {point.prompt_tokens:.0f} tokens per call" if point.prompt_tokens is not None else "")
         + (f"\ngate {point.gate}" + (" (enforced)" if point.enforced else "") if point.gate else "")
     )
     dot = f'<circle class="pt" cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"><title>{escape(tip)}</title></circle>'

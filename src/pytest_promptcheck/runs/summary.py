@@ -16,6 +16,7 @@ from .analysis import RunAnalysis
 from .compare import REGRESSION, Comparison, compare
 from .gate import Attempts, GateResult, decide, regression_pass_chance, reproduced
 from .metrics import Metrics, Rate, Usage
+from .prompt_cost import PromptCost, prompt_cost
 from .record import ItemRecord
 from .thresholds import Breach
 
@@ -36,6 +37,7 @@ class RunSummary:
     exit_status: int | None = None
     judges: dict[str, Usage] = field(default_factory=dict)  # grader model -> its calls' usage (judge/rubric)
     drift: tuple[str, ...] = ()  # baseline vs candidate differences besides weights (chat template, ...)
+    prompt_cost: PromptCost | None = None  # prompt tokens vs pass rate per variant and model (several variants)
     analysis: RunAnalysis | None = None  # weaknesses, data plan, representativeness (runs/analysis.py)
 
 
@@ -63,7 +65,9 @@ def build_summary(
         settings=project.gate,
         judges=metrics.judge_usage(records),
         drift=drift_of(records),
-    )
+        prompt_cost=prompt_cost(records, baseline=project.baseline, candidate=project.candidate,
+                                tolerance=project.prompt_cost.variant_tolerance),
+    )  # fmt: skip
 
 
 def drift_of(records: list[ItemRecord]) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 One :class:`TrendPoint` per (run, model) from a run folder's manifest and results (oldest run
 first): the pass rate with its Wilson interval, consistency (the stable share of repeated items),
-the bias gap (the widest counterfactual pass-rate gap) and, where the run gated, the gate verdict
+the bias gap (the widest counterfactual pass-rate gap), prompt tokens per call and, where the run gated, the gate verdict
 on the candidate's point. A point's ``series`` is the model *and what it served*: the checkpoint
 or adapter content hash and lineage id of the manifest's ``models.NAME`` entry (else the
 rootdir-relative path, model id or function), so ``tuned`` at step 3 and ``tuned`` at step 5 are
@@ -62,6 +62,7 @@ class TrendPoint:
     gate: str | None = None  # the gate verdict, on the candidate's point of a run that gated
     enforced: bool = False  # the gate decided the exit status (--pc-gate)
     label: str = ""  # the series as shown: the name, plus the checkpoint where the name served several
+    prompt_tokens: float | None = None  # mean input tokens per answered call (the provider's count; prompt cost)
 
     @property
     def time(self) -> str:
@@ -125,8 +126,14 @@ def run_points(run_id: str, manifest: Mapping[str, Any], records: Iterable[ItemR
             bias_gap=biased.max_gap if biased is not None else None, side=side,
             gate=str(gate.get("verdict")) if gate is not None and side == "candidate" else None,
             enforced=bool(gate.get("enforced")) if gate is not None else False,
+            prompt_tokens=_prompt_tokens(found),
         ))  # fmt: skip
     return points
+
+
+def _prompt_tokens(records: list[ItemRecord]) -> float | None:
+    counted = [c.input_tokens for r in records for c in r.calls if c.output is not None and c.input_tokens is not None]
+    return sum(counted) / len(counted) if counted else None
 
 
 def labelled(points: list[TrendPoint], *, limit: int = MAX_RUNS) -> list[TrendPoint]:
