@@ -44,6 +44,10 @@ def format_failure(verdict: Verdict, *, header: str, verbose: bool = False, scru
         passed = len(verdict.calls) - len(failing)
         needed = math.ceil(verdict.min_pass * len(verdict.calls) - 1e-9)
         lines.append(f"{passed}/{len(verdict.calls)} calls passed; min_pass {verdict.min_pass:g} needs {needed}")
+    elif failing and failing[0].turn:  # a conversation: name the first failing turn and what failed on it
+        first = failing[0].failed()
+        what = f"{first[0].assertion.label()} failed" if first else f"score {failing[0].score:.2f}"
+        lines.append(f"{len(failing)} of {len(verdict.calls)} turns failed; first {failing[0].turn}: {what}")
     elif many:
         lines.append(f"{len(failing)} of {len(verdict.calls)} calls failed")
     shown = failing if verbose else failing[:_MAX_CALLS_SHOWN]
@@ -58,7 +62,7 @@ def _call_lines(call: CallVerdict, *, many: bool, verbose: bool, scrub: Scrub) -
     lines = []
     if many:
         bits = [f"sample {call.sample_index}"] + [f"{k}={v!r}" for k, v in call.binding.items()]
-        lines.append(f"- call ({', '.join(bits)}):")
+        lines.append(f"- {call.turn} ({', '.join(bits)}):" if call.turn else f"- call ({', '.join(bits)}):")
     if call.threshold is not None:
         lines.append(f"  score {call.score:.2f} < threshold {call.threshold:.2f}")
     weighted = call.threshold is not None or any(r.assertion.spec.weight != 1 for r in call.results)

@@ -1,8 +1,11 @@
 """The ``python`` provider: any callable ``module:function`` (your app, a pipeline, a test stub).
 
 The function receives ``messages`` (list of ``{"role", "content"}``) and ``params`` (dict) and
-returns the output text, or a dict with ``output`` and optional ``usage`` (``input_tokens``,
-``output_tokens``) and ``finish_reason``. It may be ``async def``.
+returns the output text, a :class:`~.base.Completion`, or a dict with ``output`` and optional
+``usage`` (``input_tokens``, ``output_tokens``), ``finish_reason`` and ``tool_calls`` (a list of
+``{"name", "arguments", "id"}``, arguments a dict or their JSON text; ``output`` may then be
+omitted). It may be ``async def``. In a multi-turn case ``messages`` holds the history in the
+neutral form: assistant messages with ``tool_calls``, then ``tool`` messages answering them.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +23,7 @@ from typing import Any
 
 from ..config import ModelConfig
 from ..errors import ConfigError
-from .base import Completion, ModelRequest, ProviderContext, Usage
+from .base import Completion, ModelRequest, ProviderContext, ToolCall, Usage
 
 SIGNATURE = "def generate(messages, params) -> str | dict"  # what a python model's function looks like
 
@@ -125,18 +129,37 @@ def _timed(function: Callable[..., Any], messages: list[dict[str, Any]], params:
 def _to_completion(result: Any, model: ModelConfig) -> Completion:
     if isinstance(result, str):
         return Completion(output=result, finish_reason="stop")
-    if isinstance(result, dict) and isinstance(result.get("output"), str):
+    if isinstance(result, Completion):
+        return result
+    calls = result.get("tool_calls") if isinstance(result, dict) else None
+    if isinstance(result, dict) and (isinstance(result.get("output"), str) or (calls and "output" not in result)):
         usage = result.get("usage") or {}
         return Completion(
-            output=result["output"],
-            finish_reason=result.get("finish_reason", "stop"),
+            output=result.get("output") or "",
+            finish_reason=result.get("finish_reason", "tool_calls" if calls else "stop"),
             usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
             latency_ms=result.get("latency_ms"),
+            tool_calls=tuple(_tool_call(c, model) for c in calls or ()),
         )
     raise TypeError(
         f"python model {model.name!r} ({model.function}) returned {type(result).__name__}; "
-        "return the output text or a dict with an 'output' string"
+        "return the output text or a dict with an 'output' string (and/or 'tool_calls')"
     )
+
+
+def _tool_call(call: Any, model: ModelConfig) -> ToolCall:
+    """``{"name", "arguments", "id"}``: arguments a dict (sent as its JSON) or raw JSON text, parsed here."""
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        raise TypeError(f"python model {model.name!r}: a tool call is a dict with a 'name' string, got {call!r}")
+    arguments = call.get("arguments", {})
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        return ToolCall(call["name"], raw, None, call.get("id"), f"arguments are not valid JSON: {exc}")
+    if not isinstance(parsed, dict):
+        return ToolCall(call["name"], raw, None, call.get("id"), "arguments are not a JSON object")
+    return ToolCall(call["name"], raw, parsed, call.get("id"))
 
 
 def create(model: ModelConfig, context: ProviderContext) -> PythonProvider:

@@ -18,6 +18,7 @@ from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
 from .rows import csv_rows, jsonl_rows
+from .turns import Turn, check_tool_names, parse_turns, rendered_users
 from .validate import validate_document
 from .yamlload import LineDict, LineList, line_of, load_yaml
 
@@ -48,6 +49,7 @@ class _SuiteLoader:
         self.problems: list[SuiteProblem] = []
         self.dependencies: dict[Path, bytes] = {}
         self.renderer = PromptRenderer(self.dir, policy)
+        self.doc = LineDict(0)
 
     def problem(self, line: int, message: str, case: str | None = None, path: Path | None = None) -> None:
         self.problems.append(SuiteProblem(path or self.path, line, message, case))
@@ -73,6 +75,7 @@ class _SuiteLoader:
         doc = load_yaml(text, self.path, self.policy.limits)
         if not isinstance(doc, LineDict):
             raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
+        self.doc = doc
         self.problems.extend(validate_document(doc, self.path))
         self._fail_if_problems()
         variants = self._variants(doc)
@@ -89,6 +92,7 @@ class _SuiteLoader:
             self.problem(doc.line, "the suite has no cases; add a `cases:` list or `cases_from:`")
         self._fail_if_problems()
         rendered = self._render_all(variants, cases)
+        turn_texts = self._render_turns(cases)
         self._fail_if_problems()
         digest = hashlib.sha256(data)
         for dep in sorted(self.dependencies):
@@ -104,7 +108,7 @@ class _SuiteLoader:
             digest=digest.hexdigest(),
             dependencies=tuple(sorted(set(self.dependencies) | set(self.renderer.included))),
         )
-        return LoadedSuite(suite, rendered)
+        return LoadedSuite(suite, rendered, turn_texts)
 
     # -- prompts ---------------------------------------------------------------------------------
     def _variants(self, doc: LineDict) -> list[PromptVariant]:
@@ -191,7 +195,44 @@ class _SuiteLoader:
             description=merged.get("description"),
             source=source,
             messages=_messages(raw["messages"]) if "messages" in raw else None,
+            turns=self._turns(raw, case_id, source),
+            ideal_tool_call=dict(raw["ideal_tool_call"]) if "ideal_tool_call" in raw else None,
         )
+
+    def _turns(self, raw: LineDict, case_id: str, source: Path | None) -> tuple[Turn, ...]:
+        def problem(line: int, message: str) -> None:
+            self.problem(line, message, case_id, path=source)
+
+        def assertion(item: Any, line: int) -> AssertionSpec:
+            return self._assertion(item, line, case_id)
+
+        turns = parse_turns(raw.get("turns"), _item_lines(raw.get("turns")), assertion, problem,
+                            limit=self.policy.limits.turns)  # fmt: skip
+        check_tool_names(turns, self._declared_tools(raw), problem)
+        return turns
+
+    def _declared_tools(self, raw: LineDict) -> list[str] | None:
+        """The tool names a case declares inline (its own `tools:`, else the suite's); None when a
+        `tools_from:` file declares them (checked when the run has the tools)."""
+        if "tools_from" in raw or ("tools" not in raw and "tools_from" in self.doc):
+            return None
+        tools = raw.get("tools", self.doc.get("tools")) or []
+        return [str(t.get("name")) for t in tools if isinstance(t, dict)]
+
+    def _render_turns(self, cases: list[Case]) -> dict[str, tuple[tuple[str | None, ...], ...]]:
+        """Each multi-turn case's user turns rendered with its vars, per counterfactual binding."""
+        out = {}
+        for case in (c for c in cases if c.turns):
+            users = tuple(MessageTemplate("user", t.user) for t in case.turns if t.user is not None)
+            variant = PromptVariant(f"{case.id} turns", users, case.line)
+            try:
+                out[case.id] = tuple(
+                    rendered_users(case.turns, self.renderer.render(variant, case.vars, b)) for b in bindings(case)
+                )
+            except RenderError as exc:
+                fix = "; define it in the case's `vars` (or `defaults.vars`)" if exc.undefined else ""
+                self.problem(case.line, f"turns: {exc}{fix}", case.id, path=case.source)
+        return out
 
     def _check_tags(self, tags: Any, case_id: str | None, path: Path | None = None) -> None:
         for tag, line in zip(tags or [], _item_lines(tags)):
