@@ -37,6 +37,7 @@ from typing import Any
 from ..runs.lineage import export_lineage_id, export_manifest_path, file_sha256
 from ..runs.record import CallRecord, ItemRecord
 from .artifacts import write_json_artifact, write_lines_artifact
+from .export_tools import build_tool_row, first_failing_turns, needs_tool_row, weighted
 from .redact import Redactor
 
 FORMATS = ("openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo")
@@ -102,10 +103,14 @@ def export_calls(
     rows: list[tuple[ItemRecord, dict[str, Any]]] = []  # (the item, its row)
     labels: list[dict[str, Any]] = []
     for record, call in chosen:
-        if record.ideal is None:
+        if record.ideal is None and record.ideal_tool_call is None:
             labels.append(_needs_label(record, call))
             continue
-        row, why = build_row(options.format, list(call.messages), record.ideal, call.output)
+        messages = list(call.messages)
+        if needs_tool_row(messages, record.tools, record.ideal_tool_call):  # tools, or a conversation with them
+            row, why = build_tool_row(options.format, messages, record.ideal, record.ideal_tool_call, record.tools)
+        else:
+            row, why = build_row(options.format, messages, record.ideal or "", call.output)
         if row is None:
             result.skipped[why] = result.skipped.get(why, 0) + 1
         else:
@@ -126,6 +131,7 @@ def export_calls(
 def _choose(records: Iterable[ItemRecord], side: str, result: ExportResult) -> list[_Failing]:
     """One failing call per distinct rendered prompt, preferring the candidate, then the first failing sample."""
     failing = [(r, c) for r in records if side == "all" or r.side == side for c in r.calls if c.passed is False]
+    failing = first_failing_turns(failing)  # a conversation's target is its first failing turn's answer
     result.failing = len(failing)
     # Deterministic whatever order the reports came in (xdist): side, model, sample, then the case.
     failing.sort(key=lambda rc: (_SIDE_ORDER.get(rc[0].side or "", 2), rc[0].model, rc[1].sample, _order(rc)))
@@ -156,8 +162,8 @@ def build_row(
     rejected = [{"role": "assistant", "content": output or ""}]
     if fmt in PREFERENCE and (not output or output == ideal):
         return None, "no distinct rejected output"
-    if fmt == "openai-chat":
-        return {"messages": prompt + target}, ""
+    if fmt == "openai-chat":  # few-shot assistant turns of the prompt are not trained on
+        return {"messages": weighted(prompt) + target}, ""
     if fmt == "openai-dpo":
         return {"input": {"messages": prompt}, "preferred_output": target, "non_preferred_output": rejected}, ""
     if fmt == "trl-sft":
