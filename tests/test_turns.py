@@ -309,3 +309,64 @@ def test_lint_never_imports_a_tool_handler(pytester: pytest.Pytester, agent: Pro
     assert not (pytester.path / "imported.txt").exists()
     pytester.runpytest("--pc-no-cache").assert_outcomes(passed=1)  # the run imports it
     assert (pytester.path / "imported.txt").exists()
+
+
+def test_counterfactual_values_each_get_a_conversation(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """A swapped var in a user turn: one conversation per value, each turn rendered with its value."""
+    agent.suite(
+        body="""
+        prompts: { p: [ { system: "Be brief." } ] }
+        cases:
+          - id: names
+            counterfactual: { name: [Ann, Bo] }
+            turns:
+              - user: "hello {{ name }}"
+              - user: "bye {{ name }}"
+                assert: [ { contains: "echo: bye" } ]
+        """
+    )
+    pytester.runpytest("--pc-no-cache").assert_outcomes(passed=1)
+    lines = records(pytester.path)
+    assert [(line["binding"]["name"], line["turn"], line["messages"][-1]["content"]) for line in lines] == [
+        ("Ann", 1, "hello Ann"), ("Ann", 2, "bye Ann"), ("Bo", 1, "hello Bo"), ("Bo", 2, "bye Bo"),
+    ]  # fmt: skip
+
+
+def test_snapshots_are_kept_per_turn(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """`snapshot` on two turns: --pc-update stores each turn under its own key; the next run passes."""
+    agent.suite(
+        body="""
+        prompts: { p: [ { system: "Be brief." } ] }
+        cases:
+          - id: snap
+            turns:
+              - user: "hello"
+                assert: [ snapshot ]
+              - user: "bye"
+                assert: [ snapshot ]
+        """
+    )
+    pytester.runpytest("--pc-update", "--pc-no-cache")
+    stored = (pytester.path / "__snapshots__" / "test_suite.snap.yaml").read_text()
+    assert "#0@turn1" in stored and "#0@turn2" in stored and "echo: bye" in stored
+    pytester.runpytest("--pc-no-cache").assert_outcomes(passed=1)
+
+
+def test_a_conversation_pairs_baseline_and_candidate(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """Later turns hold each model's own replies; the sides pair on the first turn's prompt, as one case."""
+    pytester.makepyfile(shout="def shout(messages, params):\n    return messages[-1]['content'].upper()\n")
+    agent.config({"bot": "agent:agent", "loud": "shout:shout"}, 'baseline = "bot"\ncandidate = "loud"')
+    agent.suite(
+        body="""
+        prompts: { p: [ { system: "Be brief." } ] }
+        cases:
+          - id: chat
+            turns:
+              - user: "hello"
+              - user: "bye"
+                assert: [ { contains: "bye" } ]
+        """
+    )
+    result = pytester.runpytest("--pc-no-cache")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*regressions 1 · known gaps 0 · unpaired 0*"])

@@ -35,9 +35,9 @@ def cache_key(model: ModelConfig, request: ModelRequest, identity: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool) -> str:
-    """The item id, plus ``#<sample>[k=v,...]`` when the item makes several calls."""
+def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool, turn: int | None = None) -> str:
+    """The item id, plus ``#<sample>[k=v,...]`` when the item makes several calls (``@turn<n>`` in a conversation)."""
     if not many:
         return item_id
     suffix = ",".join(f"{k}={v}" for k, v in binding.items())
-    return f"{item_id}#{sample}" + (f"[{suffix}]" if suffix else "")
+    return f"{item_id}#{sample}" + (f"[{suffix}]" if suffix else "") + (f"@turn{turn}" if turn is not None else "")

@@ -154,7 +154,7 @@ class PromptItem(pytest.Item):
             variant=self.variant.name,
             messages=call.messages,
             item_id=self.nodeid,
-            snapshot_key=snapshot_key(self.nodeid, call.sample, call.binding, many),
+            snapshot_key=snapshot_key(self.nodeid, call.sample, call.binding, many, call.turn),
             suite_path=self.suite.path,
             snapshots=self.snapshots,
             call_model=functools.partial(self._call_model, log=made),
