@@ -370,3 +370,12 @@ def test_a_conversation_pairs_baseline_and_candidate(pytester: pytest.Pytester, 
     result = pytester.runpytest("--pc-no-cache")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*regressions 1 · known gaps 0 · unpaired 0*"])
+
+
+def test_a_dry_run_counts_every_turn(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """--pc-dry-run lists all three turns of the conversation (replies unknown) and calls nothing."""
+    agent.suite(body=TRIP)
+    result = pytester.runpytest("--pc-dry-run")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["dry run: 3 calls would be made*"])
+    assert agent_calls(pytester.path) == []

@@ -183,3 +183,28 @@ def conversation_plan(case: Case, loaded: LoadedSuite, preparer: CasePreparer) -
     texts = getattr(loaded, "turn_texts", {}).get(case.id, ())  # a suite parsed by an older version has none
     handlers = {t.handler: preparer.handlers[t.handler] for t in case.turns if t.handler in preparer.handlers}
     return ConversationPlan(case.turns, texts, preparer.turn_assertions.get(case.id, ()), handlers)
+
+
+def dry_run_calls(plan: ConversationPlan, first: list[Call], binding_of: Callable[[Call], int]) -> list[Call]:
+    """What a dry run lists for a conversation: every turn, the model's replies left empty (unknown yet).
+
+    The later turns' prompts are estimates (tool results given in the suite, none from a handler),
+    enough to count the calls and their input tokens.
+    """
+    calls = []
+    for call in first:
+        calls.append(call)
+        history = list(call.messages)
+        binding = binding_of(call)
+        for turn in plan.turns[1:]:
+            history.append({"role": "assistant", "content": ""})
+            if turn.is_user:
+                history.append({"role": "user", "content": plan.texts[binding][turn.index - 1]})
+            else:
+                given = turn.results.values() if isinstance(turn.results, dict) else turn.results or ()
+                history += [{"role": "tool", "content": v if isinstance(v, str) else json.dumps(v)} for v in given]
+            messages = tuple(history)
+            calls.append(
+                replace(call, messages=messages, turn=turn.index, request=replace(call.request, messages=messages))
+            )
+    return calls

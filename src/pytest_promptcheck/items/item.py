@@ -32,7 +32,7 @@ from ..textutil import clip, safe_url
 from ..verdicts.base import CheckContext
 from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
 from ..verdicts.model_graded import GRADED_OUTPUT, JUDGE_UNREADABLE, JudgeArg, grading_messages
-from .conversation import ConversationPlan, conversation_verdict, run_conversations
+from .conversation import ConversationPlan, conversation_verdict, dry_run_calls, run_conversations
 
 if TYPE_CHECKING:
     from ..session import Registries
@@ -166,15 +166,17 @@ class PromptItem(pytest.Item):
             judge_log.append(tuple(made))
         return verdict
 
+    def _binding_index(self, call: Call) -> int:
+        """Which of the case's counterfactual bindings ``call`` renders (its user turns' texts are per binding)."""
+        return [repr(sorted(b.items())) for b in bindings(self.case)].index(repr(sorted(call.binding.items())))
+
     def _converse(self, plan: ConversationPlan) -> Verdict:
         """Run the later turns of each conversation (the first turns are answered) and judge every turn."""
         state = get_session(self.config)
         registries: Registries = self.parent.registries  # type: ignore[union-attr]
         factory = registries.provider_for(self.model)
-        keys = [repr(sorted(b.items())) for b in bindings(self.case)]
         calls, answers, verdicts, passes = run_conversations(
-            plan, self.planned, self.completions,
-            binding_of=lambda call: keys.index(repr(sorted(call.binding.items()))), variables=dict(self.case.vars),
+            plan, self.planned, self.completions, binding_of=self._binding_index, variables=dict(self.case.vars),
             submit=lambda request: state.engine.submit(self.model, factory, request),
             judge=lambda call, answer, assertions: self._check(call, answer, assertions, True, self._judge_log),
         )  # fmt: skip
@@ -231,7 +233,10 @@ class PromptItem(pytest.Item):
             judges = self._judge_log or [()] * len(self.planned)
             calls = tuple(self._call_record(c, v, j) for c, v, j in zip(self.planned, self.verdict.calls, judges))
         elif project.dry_run:  # what would be sent, grader calls included: the controller lists and prices them
-            calls = tuple(_unanswered(call, self._planned_judge_calls(call)) for call in self.planned_calls())
+            planned = self.planned_calls()
+            if self.conversation is not None:  # every turn, the replies unknown: counted and estimated
+                planned = dry_run_calls(self.conversation, planned, self._binding_index)
+            calls = tuple(_unanswered(call, self._planned_judge_calls(call)) for call in planned)
         else:
             calls = tuple(_unanswered(call) for call in self.planned)
         return ItemRecord(
