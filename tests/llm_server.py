@@ -102,6 +102,16 @@ class RecordedRequest:
         return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
     @property
+    def tools(self) -> list[dict[str, Any]]:
+        """The ``tools`` the request sent, in its wire format ([] when none)."""
+        tools = self.body.get("tools") if isinstance(self.body, dict) else None
+        return tools if isinstance(tools, list) else []
+
+    @property
+    def tool_choice(self) -> Any:
+        return self.body.get("tool_choice") if isinstance(self.body, dict) else None
+
+    @property
     def last_user(self) -> str:
         """Text of the last ``user`` message ("" when there is none)."""
         for message in reversed(self.messages):
@@ -130,6 +140,10 @@ class Reply:
     model: str | None = None  # default: the model the request named
     usage: bool = True  # False leaves ``usage`` out of the body
     stop_sequence: str | None = None  # Anthropic: the stop sequence hit (finish_reason "stop_sequence")
+    # Tool calls to answer with: (name, arguments) where arguments is a mapping, or raw text sent as is
+    # (OpenAI) / as a non-object ``input`` (Anthropic), to test malformed arguments. With calls, a
+    # "stop" finish becomes "tool_calls" (tool_use) and empty content is null (OpenAI) / no text block.
+    tool_calls: list[tuple[str, Any]] = field(default_factory=list)
 
 
 Responder = Callable[[RecordedRequest], "str | Reply"]
@@ -269,9 +283,9 @@ def openai_chat_completions(server: LLMServer, request: RecordedRequest) -> Resp
         "choices": [
             {
                 "index": i,
-                "message": {"role": "assistant", "content": reply.content, "refusal": None},
+                "message": _openai_message(reply, request.index),
                 "logprobs": None,
-                "finish_reason": reply.finish_reason,
+                "finish_reason": _finish(reply),
             }
             for i in range(choice_count)
         ],
@@ -283,6 +297,33 @@ def openai_chat_completions(server: LLMServer, request: RecordedRequest) -> Resp
             "total_tokens": prompt_tokens + completion_tokens,
         }
     return json_response(200, payload)
+
+
+def _finish(reply: Reply) -> str:
+    return "tool_calls" if reply.tool_calls and reply.finish_reason == "stop" else reply.finish_reason
+
+
+def _openai_message(reply: Reply, index: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
+    if reply.tool_calls:
+        message["content"] = reply.content or None
+        message["tool_calls"] = [
+            {"id": f"call_{index}_{i}", "type": "function",
+             "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+            for i, (name, args) in enumerate(reply.tool_calls)
+        ]  # fmt: skip
+    return message
+
+
+def _anthropic_content(reply: Reply, index: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": reply.content}]
+    if reply.tool_calls:
+        blocks = blocks if reply.content else []
+        blocks += [
+            {"type": "tool_use", "id": f"toolu_{index:04d}_{i}", "name": name, "input": args}
+            for i, (name, args) in enumerate(reply.tool_calls)
+        ]
+    return blocks
 
 
 def _anthropic_invalid(body: Any) -> str | None:
@@ -335,7 +376,7 @@ def anthropic_messages(server: LLMServer, request: RecordedRequest) -> Response:
         return anthropic_error(400, problem)
     body = request.body
     reply = server.reply_for(request)
-    stop_reason = _STOP_REASONS.get(reply.finish_reason, reply.finish_reason)
+    stop_reason = _STOP_REASONS.get(_finish(reply), _finish(reply))
     stop_sequence = reply.stop_sequence
     if stop_reason == "stop_sequence" and stop_sequence is None and body.get("stop_sequences"):
         stop_sequence = body["stop_sequences"][0]
@@ -344,7 +385,7 @@ def anthropic_messages(server: LLMServer, request: RecordedRequest) -> Response:
         "type": "message",
         "role": "assistant",
         "model": reply.model or body["model"],
-        "content": [{"type": "text", "text": reply.content}],
+        "content": _anthropic_content(reply, request.index),
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
     }

@@ -520,7 +520,7 @@ def test_message_mapping() -> None:
     [
         (_m(("assistant", "hi"), ("user", "u")), "this prompt has an assistant message first"),
         (_m(("system", "s")), "this prompt has only system messages"),
-        (_m(("user", "u"), ("tool", "t")), "message role 'tool' is not system, user or assistant"),
+        (_m(("user", "u"), ("function", "t")), "message role 'function' is not system, user, assistant or tool"),
     ],
 )
 def test_message_mapping_errors_name_the_model(messages: tuple[dict[str, str], ...], match: str) -> None:

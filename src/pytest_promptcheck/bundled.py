@@ -23,7 +23,7 @@ def pytest_promptcheck_register_providers(registry: ProviderRegistry) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_promptcheck_register_assertions(registry: AssertionRegistry) -> None:
-    from .verdicts import custom, embedding, model_graded, operational, similarity, structure, text
+    from .verdicts import custom, embedding, model_graded, operational, similarity, structure, text, tools
 
-    for family in (text, structure, similarity, embedding, model_graded, operational, custom):
+    for family in (text, structure, similarity, embedding, model_graded, operational, tools, custom):
         family.register(registry)

@@ -28,7 +28,7 @@ DEFAULT_FILES = ("test_*.prompts.yaml", "test_*.prompts.yml")
 _ENV_REF = check.ENV_REF
 _MODEL_KEYS = {
     "provider", "model", "path", "adapter", "function", "base_url", "api_key_env", "params", "price",
-    "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template",
+    "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template", "tool_parser",
 }  # fmt: skip
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
@@ -477,7 +477,8 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         concurrency=spec.get("concurrency"),
         batch_size=spec.get("batch_size"),
         timeout=spec.get("timeout"),
-        options={k: spec[k] for k in ("device", "dtype", "chat_template") if k in spec} | dict(spec.get("options", {})),
+        options={k: spec[k] for k in ("device", "dtype", "chat_template", "tool_parser") if k in spec}
+        | dict(spec.get("options", {})),
         source=where,
     )
 

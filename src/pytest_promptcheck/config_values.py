@@ -26,7 +26,7 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 REF_FIELDS = ("model", "path", "adapter", "function", "base_url")  # the fields ``ModelConfig.resolved`` fills
-TEXT_FIELDS = (*REF_FIELDS, "device", "dtype", "chat_template")
+TEXT_FIELDS = (*REF_FIELDS, "device", "dtype", "chat_template", "tool_parser")
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 # providers/_hf_load.py's ``_DTYPES`` names and "auto" (not imported: that module imports the config)
 _DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")

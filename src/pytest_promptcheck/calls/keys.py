@@ -4,6 +4,9 @@
 - :func:`cache_key`: the response cache's key, which adds the model's identity (weights' content
   hash, a function's source) so a changed model never reuses an old answer.
 - :func:`snapshot_key`: where a call's output is stored in a suite's snapshot file.
+
+The first two include the tools a call sends and its tool choice (a changed tool description is a
+new call).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from ..providers.base import ModelRequest
 def run_key(model: ModelConfig, request: ModelRequest) -> str:
     """Identity of a call: same model, messages, params, seed and sample index → same answer."""
     blob = json.dumps(
-        [model.name, model.describe(), request.messages, request.params, request.seed, request.sample_index],
+        [model.name, model.describe(), request.messages, request.params, request.seed, request.sample_index,
+         *_tool_part(request)],
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -29,10 +33,15 @@ def cache_key(model: ModelConfig, request: ModelRequest, identity: str) -> str:
     """The cache key of a call (see the module docstring for what goes in)."""
     blob = json.dumps(
         [model.provider, model.describe(), model.resolved("base_url") if model.base_url else None, model.options,
-         request.params, request.messages, request.seed, request.sample_index, identity],
+         request.params, request.messages, request.seed, request.sample_index, identity, *_tool_part(request)],
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _tool_part(request: ModelRequest) -> list[Any]:
+    """The tools and tool choice, only when a call sends tools: keys of tool-less calls stay as they were."""
+    return [{"tools": list(request.tools), "tool_choice": request.tool_choice}] if request.tools else []
 
 
 def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool, turn: int | None = None) -> str:

@@ -40,6 +40,8 @@ def plan_calls(project: ProjectConfig, model: ModelConfig, case: Case, rendered:
                 seed=derive_seed(project.seed, case.id, sample),
                 sample_index=sample,
                 case_id=case.id,
+                tools=case.tools,
+                tool_choice=case.tool_choice,
             )
             calls.append(Call(sample, binding, messages, request))
     return calls

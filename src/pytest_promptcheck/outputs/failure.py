@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..providers.tool_calls import shown
 from ..textutil import clip
 from ..verdicts.evaluate import CallVerdict, CheckResult, Verdict
 
@@ -73,6 +74,8 @@ def _call_lines(call: CallVerdict, *, many: bool, verbose: bool, scrub: Scrub) -
         for message in call.messages:
             lines.append(f"    [{message['role']}] " + _indent(message["content"], "      ").lstrip())
     lines.append("  output: " + _indent(clip(scrub(call.completion.output), 800), "          ").lstrip())
+    if call.completion.tool_calls:  # an answer that is tool calls has little or no text
+        lines.append("  tool calls: " + ", ".join(scrub(shown(c)) for c in call.completion.tool_calls[:5]))
     return lines
 
 

@@ -30,6 +30,7 @@ from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
 from ._sdk import api_key, post_json, provider_error, server_words, token_count
+from ._tool_wire import anthropic_tool_calls, anthropic_tool_choice, anthropic_tools, anthropic_turn, merge_content
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 DEFAULT_MAX_TOKENS = 1024  # sent when the params set neither max_tokens nor max_new_tokens
@@ -81,6 +82,10 @@ class AnthropicProvider:
         body = {"model": str(self.model.resolved("model")), "messages": messages, **self._arguments(request.params)}
         if system:
             body["system"] = system
+        if request.tools:
+            body["tools"] = anthropic_tools(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = anthropic_tool_choice(request.tool_choice)
         response = await post_json(
             self._anthropic, self.client, "/v1/messages", body,
             timeout=request.timeout, client_timeout=self._timeout,
@@ -132,6 +137,7 @@ class AnthropicProvider:
             finish_reason=_FINISH_REASONS.get(stop_reason, stop_reason) if isinstance(stop_reason, str) else None,
             usage=Usage(token_count(usage.get("input_tokens")), token_count(usage.get("output_tokens"))),
             served_model=served if isinstance(served, str) else None,
+            tool_calls=anthropic_tool_calls(content),
         )
 
     def _error(self, message: str) -> ProviderError:
@@ -145,18 +151,23 @@ class AnthropicProvider:
         await self.client.close()
 
 
-def _to_messages(messages: Iterable[Mapping[str, str]], name: str) -> tuple[str, list[dict[str, str]]]:
-    """Our messages as (``system`` text, alternating user/assistant turns starting with user)."""
+def _to_messages(messages: Iterable[Mapping[str, Any]], name: str) -> tuple[str, list[dict[str, Any]]]:
+    """Our messages as (``system`` text, alternating user/assistant turns starting with user).
+
+    Tool calls and tool results become ``tool_use`` / ``tool_result`` blocks (``_tool_wire``).
+    """
     system: list[str] = []
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     for message in messages:
-        role, content = message.get("role"), str(message.get("content", ""))
+        role, content = anthropic_turn(message)
         if role == "system":
-            system.append(content)
+            system.append(str(content))
         elif role not in ("user", "assistant"):
-            raise ConfigError(f"model {name!r} (anthropic): message role {role!r} is not system, user or assistant")
+            raise ConfigError(
+                f"model {name!r} (anthropic): message role {role!r} is not system, user, assistant or tool"
+            )
         elif turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + content
+            turns[-1]["content"] = merge_content(turns[-1]["content"], content)
         else:
             turns.append({"role": role, "content": content})
     if not turns or turns[0]["role"] != "user":

@@ -17,6 +17,7 @@ from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
 from ._sdk import api_key, post_json, provider_error, server_words, token_count
+from ._tool_wire import openai_message, openai_tool_calls, openai_tool_choice, openai_tools
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 # Generic parameter names used in suites, mapped to what Chat Completions calls them.
@@ -56,7 +57,7 @@ class OpenAIProvider:
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         """The Chat Completions request body: suite params under their API names, then the seed."""
-        body: dict[str, Any] = {"model": self._model_id, "messages": [dict(m) for m in request.messages]}
+        body: dict[str, Any] = {"model": self._model_id, "messages": [openai_message(m) for m in request.messages]}
         for key, value in request.params.items():
             name = _PARAM_ALIASES.get(key, key)
             if name == "extra_body" and isinstance(value, dict):  # the SDK's spelling, kept working
@@ -65,6 +66,10 @@ class OpenAIProvider:
                 body[name] = value
         if request.seed is not None:
             body.setdefault("seed", request.seed)
+        if request.tools:  # the suite's tools win over a `tools` param
+            body["tools"] = openai_tools(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = openai_tool_choice(request.tool_choice)
         return body
 
     def _completion(self, response: Any) -> Completion:
@@ -86,6 +91,7 @@ class OpenAIProvider:
             finish_reason=choice.get("finish_reason"),
             usage=Usage(token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens"))),
             served_model=served if isinstance(served, str) else None,
+            tool_calls=openai_tool_calls(message),
         )
 
     def _error(self, message: str) -> ProviderError:

@@ -1,11 +1,15 @@
 """The ``python`` provider: any callable ``module:function`` (your app, a pipeline, a test stub).
 
 The function receives ``messages`` (list of ``{"role", "content"}``) and ``params`` (dict) and
-returns the output text, a :class:`~.base.Completion`, or a dict with ``output`` and optional
-``usage`` (``input_tokens``, ``output_tokens``), ``finish_reason`` and ``tool_calls`` (a list of
-``{"name", "arguments", "id"}``, arguments a dict or their JSON text; ``output`` may then be
-omitted). It may be ``async def``. In a multi-turn case ``messages`` holds the history in the
-neutral form: assistant messages with ``tool_calls``, then ``tool`` messages answering them.
+returns the output text, or a dict with ``output`` and optional ``usage`` (``input_tokens``,
+``output_tokens``), ``finish_reason`` and ``tool_calls``. It may be ``async def``.
+
+Tools: a suite's ``tools`` and ``tool_choice`` reach the function in ``params`` (under those names,
+in the suite's flat form), since it is the user's own code that decides how to use them; it answers
+calls as ``tool_calls: [{"name", "arguments" (a mapping or JSON text), "id"}]`` (``output`` may then
+be left out). It may also return a :class:`~.base.Completion`. In a multi-turn case (``turns:``)
+``messages`` holds the history in the neutral form: assistant messages with ``tool_calls``, then
+``tool`` messages (``tool_call_id``, ``name``, ``content``) answering them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from typing import Any
 from ..config import ModelConfig
 from ..errors import ConfigError
 from .base import Completion, ModelRequest, ProviderContext, ToolCall, Usage
+from .tool_calls import tool_call
 
 SIGNATURE = "def generate(messages, params) -> str | dict"  # what a python model's function looks like
 
@@ -97,6 +101,10 @@ class PythonProvider:
         params = dict(request.params)
         if request.seed is not None:
             params.setdefault("seed", request.seed)
+        if request.tools:
+            params.setdefault("tools", [dict(t) for t in request.tools])
+            if request.tool_choice is not None:
+                params.setdefault("tool_choice", request.tool_choice)
         # The clock runs around the function only, not while a worker thread is awaited: latency is
         # the model's own time, whatever else the run does.
         if self.is_async:
@@ -131,35 +139,32 @@ def _to_completion(result: Any, model: ModelConfig) -> Completion:
         return Completion(output=result, finish_reason="stop")
     if isinstance(result, Completion):
         return result
-    calls = result.get("tool_calls") if isinstance(result, dict) else None
-    if isinstance(result, dict) and (isinstance(result.get("output"), str) or (calls and "output" not in result)):
+    if isinstance(result, dict) and "output" not in result and isinstance(result.get("tool_calls"), list):
+        result = {**result, "output": ""}  # a reply that is only tool calls
+    if isinstance(result, dict) and isinstance(result.get("output"), str):
         usage = result.get("usage") or {}
         return Completion(
-            output=result.get("output") or "",
-            finish_reason=result.get("finish_reason", "tool_calls" if calls else "stop"),
+            output=result["output"],
+            tool_calls=returned_tool_calls(result.get("tool_calls"), model),
+            finish_reason=result.get("finish_reason", "stop"),
             usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
             latency_ms=result.get("latency_ms"),
-            tool_calls=tuple(_tool_call(c, model) for c in calls or ()),
         )
     raise TypeError(
         f"python model {model.name!r} ({model.function}) returned {type(result).__name__}; "
-        "return the output text or a dict with an 'output' string (and/or 'tool_calls')"
+        "return the output text or a dict with an 'output' string"
     )
 
 
-def _tool_call(call: Any, model: ModelConfig) -> ToolCall:
-    """``{"name", "arguments", "id"}``: arguments a dict (sent as its JSON) or raw JSON text, parsed here."""
-    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
-        raise TypeError(f"python model {model.name!r}: a tool call is a dict with a 'name' string, got {call!r}")
-    arguments = call.get("arguments", {})
-    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        return ToolCall(call["name"], raw, None, call.get("id"), f"arguments are not valid JSON: {exc}")
-    if not isinstance(parsed, dict):
-        return ToolCall(call["name"], raw, None, call.get("id"), "arguments are not a JSON object")
-    return ToolCall(call["name"], raw, parsed, call.get("id"))
+def returned_tool_calls(calls: Any, model: ModelConfig) -> tuple[ToolCall, ...]:
+    if calls is None:
+        return ()
+    if not isinstance(calls, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
+        raise TypeError(
+            f"python model {model.name!r} ({model.function}) returned tool_calls {calls!r:.120}; "
+            "return a list of {'name': ..., 'arguments': {...}} mappings"
+        )
+    return tuple(tool_call(c["name"], c.get("arguments"), c.get("id")) for c in calls)
 
 
 def create(model: ModelConfig, context: ProviderContext) -> PythonProvider:

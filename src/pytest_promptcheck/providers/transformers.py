@@ -40,6 +40,8 @@ from typing import Any
 from ..config import ModelConfig
 from ..errors import ConfigError, ProviderError
 from ._hf_load import load
+from ._tool_text import PARSERS, parse_tool_calls
+from ._tool_wire import hf_message, openai_tools
 from .base import Completion, ModelRequest, ProviderContext, Usage
 
 _DEFAULT_BATCH_SIZE = 16
@@ -215,6 +217,7 @@ class TransformersProvider:
 
     def __init__(self, model: ModelConfig, context: ProviderContext) -> None:
         self.model = model
+        self._tool_parser = _tool_parser(model)  # checked before the (slow) load
         self.batch_size = max(1, int(model.batch_size or _DEFAULT_BATCH_SIZE))
         self._loaded = load(model, context.project.root)
         import torch
@@ -245,8 +248,9 @@ class TransformersProvider:
         loaded = self._loaded
         try:
             encoded = loaded.tokenizer.apply_chat_template(
-                [dict(m) for m in request.messages], chat_template=loaded.chat_template,
+                [hf_message(m) for m in request.messages], chat_template=loaded.chat_template,
                 add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+                **({"tools": openai_tools(request.tools)} if request.tools else {}),
             )  # fmt: skip
         except Exception as exc:  # a template may raise on purpose (e.g. "system role not supported")
             raise ProviderError("transformers", self.model.name, f"chat template failed: {exc}") from None
@@ -365,9 +369,11 @@ class TransformersProvider:
         kept = new_tokens if stop is None else new_tokens[:stop]
         text = self._loaded.tokenizer.decode(kept, skip_special_tokens=True)
         generated = len(new_tokens) if stop is None else stop + 1  # the EOS counts, padding after it does not
+        calls = parse_tool_calls(self._tool_parser, text) if self._tool_parser else ()
         return Completion(
             output=text,
-            finish_reason="length" if stop is None else "stop",
+            finish_reason="length" if stop is None else "tool_calls" if calls else "stop",
+            tool_calls=calls,
             usage=Usage(input_tokens=len(prompt), output_tokens=generated),
             served_model=self.model.describe(),
         )
@@ -457,6 +463,17 @@ class _SeededSampler:
         picks = torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)])
         chosen = torch.full_like(scores, float("-inf"))
         return chosen.scatter_(1, picks.unsqueeze(1), 0.0)
+
+
+def _tool_parser(model: ModelConfig) -> str | None:
+    """The ``tool_parser`` option (``_tool_text``): how tool calls are read from the decoded text."""
+    value = model.options.get("tool_parser")
+    if value is not None and value not in PARSERS:
+        raise ConfigError(
+            f"model {model.name!r} (transformers): tool_parser {value!r} is not one of {', '.join(PARSERS)}; "
+            'set tool_parser = "tags" for <tool_call> blocks (Qwen, Hermes) or "json" for a JSON object'
+        )
+    return value
 
 
 def create(model: ModelConfig, context: ProviderContext) -> TransformersProvider:

@@ -37,6 +37,7 @@ from ..config import ModelConfig
 from ..errors import ProviderError
 from ..outputs.artifacts import write_lines_artifact
 from ..outputs.redact import Redactor
+from ..providers import tool_calls
 from ..providers.base import Completion, ModelRequest, Usage
 
 SUFFIX = ".cassette.jsonl"
@@ -75,6 +76,10 @@ class CallLog:
             "latency_ms": round(completion.latency_ms) if completion.latency_ms is not None else None,
             "served_model": completion.served_model,
         }
+        if request.tools:  # only then: cassettes of tool-less suites stay as they were
+            entry["tools"] = self.redactor.data({"tools": list(request.tools), "tool_choice": request.tool_choice})
+        if completion.tool_calls:
+            entry["tool_calls"] = self.redactor.data([tool_calls.to_json(c) for c in completion.tool_calls])
         with self._lock:
             self._entries[key] = json.loads(json.dumps(entry, default=str))
 
@@ -162,6 +167,7 @@ class CassetteIndex:
             usage=Usage(usage.get("input_tokens"), usage.get("output_tokens")),
             latency_ms=entry.get("latency_ms"),
             served_model=entry.get("served_model"),
+            tool_calls=tool_calls.loads(entry.get("tool_calls")),
             cached=True,  # a stored answer, not a live call
         )
 
@@ -217,6 +223,10 @@ def differences(entry: dict[str, Any], model: ModelConfig, request: ModelRequest
         found.append("the prompt differs:\n" + "\n".join(f"    {line}" for line in list(diff)[2:12]))
     if entry.get("params") != json.loads(json.dumps(request.params, default=str)):
         found.append(f"params {entry.get('params')!r} now {request.params!r}")
+    if request.tools or entry.get("tools"):
+        wanted_tools = {"tools": list(request.tools), "tool_choice": request.tool_choice} if request.tools else None
+        if entry.get("tools") != json.loads(json.dumps(wanted_tools, default=str)):
+            found.append("the tools or tool_choice differ")
     if entry.get("seed") != request.seed or entry.get("sample") != request.sample_index:
         found.append(f"seed/sample {entry.get('seed')}/{entry.get('sample')} now {request.seed}/{request.sample_index}")
     return found or ["it differs only in text scrubbed by `redact`"]

@@ -12,7 +12,7 @@ every string written, through :class:`~..outputs.artifacts.ArtifactDB`); latency
 reason keep their original values. A cache hit is judged on that text, which differs from a live
 answer only where a secret was replaced.
 
-A hit returns the original latency, usage and finish reason, marked ``cached``. Errors are never
+A hit returns the original latency, usage, finish reason and tool calls, marked ``cached``. Errors are never
 stored. Several pytest-xdist workers share the file: WAL lets readers run beside one writer,
 writes are single short transactions, and a busy timeout waits out the others. A file that is not
 a database, or stays locked, disables the cache for the rest of the run with one warning
@@ -31,17 +31,35 @@ from typing import Any
 
 from ..outputs.artifacts import ArtifactDB, cannot_write
 from ..outputs.redact import Redactor
+from ..providers import tool_calls
 from ..providers.base import Completion, Usage
 
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another process's transaction before giving up
-SCHEMA_VERSION = 1
+# 2: the ``tool_calls`` column (JSON text, providers/tool_calls.dumps), added to version 1 files on open.
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY, output TEXT NOT NULL, finish_reason TEXT, input_tokens INTEGER,
-    output_tokens INTEGER, latency_ms REAL, served_model TEXT, created REAL NOT NULL);
+    output_tokens INTEGER, latency_ms REAL, served_model TEXT, created REAL NOT NULL, tool_calls TEXT);
 CREATE TABLE IF NOT EXISTS file_hashes (
     path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL);
 """
+
+
+_COLUMNS = "key, output, finish_reason, input_tokens, output_tokens, latency_ms, served_model, created, tool_calls"
+_PLACES = ", ".join("?" for _ in _COLUMNS.split(","))
+
+
+def _migrate(db: ArtifactDB) -> None:
+    """Bring a version 1 file up to date: its rows stay readable (no tool calls), new rows get them."""
+    present = db.read("SELECT COUNT(*) FROM pragma_table_info('responses') WHERE name = 'tool_calls'", ())
+    if present and present[0]:
+        return
+    try:
+        db.setup("ALTER TABLE responses ADD COLUMN tool_calls TEXT")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc).lower():  # another xdist worker added it first
+            raise
 
 
 class CacheUnavailable(Exception):
@@ -69,7 +87,9 @@ class ResponseCache:
             db = ArtifactDB(path, redactor or Redactor(), timeout=BUSY_TIMEOUT_S)
             try:
                 # WAL stays consistent through a crash without an fsync per commit
-                db.setup(_SCHEMA, "journal_mode=WAL", "synchronous=NORMAL", f"user_version={SCHEMA_VERSION}")
+                db.setup(_SCHEMA, "journal_mode=WAL", "synchronous=NORMAL")
+                _migrate(db)
+                db.setup("", f"user_version={SCHEMA_VERSION}")
             except sqlite3.Error:
                 db.close()
                 raise
@@ -81,21 +101,30 @@ class ResponseCache:
     def get(self, key: str) -> Completion | None:
         row = self._run(
             lambda db: db.read(
-                "SELECT output, finish_reason, input_tokens, output_tokens, latency_ms, served_model "
+                "SELECT output, finish_reason, input_tokens, output_tokens, latency_ms, served_model, tool_calls "
                 "FROM responses WHERE key = ?", (key,),
             )
         )  # fmt: skip
         if row is None:
             return None
-        output, finish, tokens_in, tokens_out, latency, served = row
-        return Completion(output, finish, Usage(tokens_in, tokens_out), latency, served, cached=True)
+        output, finish, tokens_in, tokens_out, latency, served, calls = row
+        return Completion(
+            output,
+            finish,
+            Usage(tokens_in, tokens_out),
+            latency,
+            served,
+            cached=True,
+            tool_calls=tool_calls.loads(calls),
+        )
 
     def put(self, key: str, completion: Completion) -> None:
         values = (
             key, completion.output, completion.finish_reason, completion.usage.input_tokens,
             completion.usage.output_tokens, completion.latency_ms, completion.served_model, time.time(),
+            tool_calls.dumps(completion.tool_calls),
         )  # fmt: skip
-        self._run(lambda db: db.write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values))
+        self._run(lambda db: db.write(f"INSERT OR REPLACE INTO responses ({_COLUMNS}) VALUES ({_PLACES})", values))
 
     def file_digest(self, path: Path, stat: str) -> str | None:
         """A stored content hash of ``path``, valid while its stat line (size, times, inode) is unchanged."""

@@ -18,6 +18,7 @@ from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
 from .render import Messages, PromptRenderer, RenderError
 from .rows import csv_rows, jsonl_rows
+from .tools import ToolReader
 from .turns import Turn, check_tool_names, parse_turns, rendered_users
 from .validate import validate_document
 from .yamlload import LineDict, LineList, line_of, load_yaml
@@ -50,6 +51,8 @@ class _SuiteLoader:
         self.dependencies: dict[Path, bytes] = {}
         self.renderer = PromptRenderer(self.dir, policy)
         self.doc = LineDict(0)
+        self.tools = ToolReader(self.dir, policy, self._tool_problem, self._read_dependency)
+        self._case_now: tuple[str, Path | None] | None = None  # the case whose tools are read
 
     def problem(self, line: int, message: str, case: str | None = None, path: Path | None = None) -> None:
         self.problems.append(SuiteProblem(path or self.path, line, message, case))
@@ -75,9 +78,9 @@ class _SuiteLoader:
         doc = load_yaml(text, self.path, self.policy.limits)
         if not isinstance(doc, LineDict):
             raise SuiteError.at(self.path, getattr(doc, "line", 1), _not_a_mapping(doc))
-        self.doc = doc
         self.problems.extend(validate_document(doc, self.path))
         self._fail_if_problems()
+        self.doc = doc
         variants = self._variants(doc)
         defaults = doc.get("defaults", LineDict(0))
         self._check_tags(defaults.get("tags"), None)
@@ -179,6 +182,8 @@ class _SuiteLoader:
         repeat = merged.get("repeat", 1)
         models = merged.get("models")
         models_line = (raw if "models" in raw else defaults).key_lines.get("models", 0) if models else 0
+        self._case_now = (case_id, source)
+        toolset = self.tools.resolve(raw, defaults, self.doc)
         return Case(
             id=case_id,
             line=raw.line,
@@ -195,11 +200,13 @@ class _SuiteLoader:
             description=merged.get("description"),
             source=source,
             messages=_messages(raw["messages"]) if "messages" in raw else None,
-            turns=self._turns(raw, case_id, source),
+            tools=toolset.tools,
+            tool_choice=toolset.tool_choice,
+            turns=self._turns(raw, case_id, source, [str(t.get("name")) for t in toolset.tools]),
             ideal_tool_call=dict(raw["ideal_tool_call"]) if "ideal_tool_call" in raw else None,
         )
 
-    def _turns(self, raw: LineDict, case_id: str, source: Path | None) -> tuple[Turn, ...]:
+    def _turns(self, raw: LineDict, case_id: str, source: Path | None, tools: list[str]) -> tuple[Turn, ...]:
         def problem(line: int, message: str) -> None:
             self.problem(line, message, case_id, path=source)
 
@@ -208,16 +215,8 @@ class _SuiteLoader:
 
         turns = parse_turns(raw.get("turns"), _item_lines(raw.get("turns")), assertion, problem,
                             limit=self.policy.limits.turns)  # fmt: skip
-        check_tool_names(turns, self._declared_tools(raw), problem)
+        check_tool_names(turns, tools, problem)
         return turns
-
-    def _declared_tools(self, raw: LineDict) -> list[str] | None:
-        """The tool names a case declares inline (its own `tools:`, else the suite's); None when a
-        `tools_from:` file declares them (checked when the run has the tools)."""
-        if "tools_from" in raw or ("tools" not in raw and "tools_from" in self.doc):
-            return None
-        tools = raw.get("tools", self.doc.get("tools")) or []
-        return [str(t.get("name")) for t in tools if isinstance(t, dict)]
 
     def _render_turns(self, cases: list[Case]) -> dict[str, tuple[tuple[str | None, ...], ...]]:
         """Each multi-turn case's user turns rendered with its vars, per counterfactual binding."""
@@ -233,6 +232,10 @@ class _SuiteLoader:
                 fix = "; define it in the case's `vars` (or `defaults.vars`)" if exc.undefined else ""
                 self.problem(case.line, f"turns: {exc}{fix}", case.id, path=case.source)
         return out
+
+    def _tool_problem(self, line: int, message: str, path: Path | None, own: bool) -> None:
+        case = self._case_now[0] if self._case_now and own else None  # a suite-level mistake is no case's
+        self.problem(line, message, case, path=path)  # None: the suite file (rows carry no tools)
 
     def _check_tags(self, tags: Any, case_id: str | None, path: Path | None = None) -> None:
         for tag, line in zip(tags or [], _item_lines(tags)):

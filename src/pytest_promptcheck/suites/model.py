@@ -79,6 +79,9 @@ class Case:
     messages: tuple[MessageTemplate, ...] | None = None
     turns: tuple[Turn, ...] = ()  # a multi-turn conversation after the variant's messages (suites/turns.py)
     ideal_tool_call: dict[str, Any] | None = None  # a tool call {name, args} as the export's target
+    # Tools in OpenAI's flat function form and the choice (suites/tools.py): the case's, else the suite's.
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: Any = None
 
 
 @dataclass(frozen=True)

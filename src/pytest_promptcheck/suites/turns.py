@@ -78,11 +78,10 @@ def parse_turns(
     return tuple(turns)
 
 
-def check_tool_names(turns: tuple[Turn, ...], declared: list[str] | None, problem: Problem) -> None:
-    """A ``tool_results`` name must be a tool the case (or suite) declares.
+def check_tool_names(turns: tuple[Turn, ...], declared: list[str], problem: Problem) -> None:
+    """A ``tool_results`` name must be a tool the case (or suite) declares (``tools:`` or ``tools_from:``).
 
-    ``declared`` None or empty: not checked (tools from a file are checked by the run; a python
-    model may call tools no suite declares)."""
+    None declared: not checked (a python model may call tools no suite declares)."""
     if not declared:
         return
     for turn in turns:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..providers.tool_calls import tool_document
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
 
 _FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n?```", re.DOTALL | re.IGNORECASE)
@@ -155,9 +156,12 @@ def _prepare_json_path(arg: Any, _: PrepareContext) -> dict[str, Any]:
     return {"path": str(arg["path"]), "compiled": compiled, "op": op, "value": value}
 
 
-def json_path(output: str, arg: dict[str, Any], _: CheckContext) -> Outcome:
-    data, error = _parse(output)
+def json_path(output: str, arg: dict[str, Any], context: CheckContext) -> Outcome:
     path, op, want = arg["path"], arg["op"], arg["value"]
+    if path.startswith("$.tool_calls"):  # the answer's tool calls, not its text (providers/tool_calls.py)
+        data, error = tool_document(context.completion.tool_calls), ""
+    else:
+        data, error = _parse(output)
     shown = want.pattern if isinstance(want, re.Pattern) else want
     if data is _NOT_JSON:
         return Outcome(False, 0.0, error, shown, output, path=path)
