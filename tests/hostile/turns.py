@@ -32,6 +32,19 @@ def _handler_entry(name: str, handler: str, expect: str, note: str) -> Hostile:
 
 _BOMB = "prompts:\n  p: hello\ncases:\n  - id: bomb\n    turns:\n" + '      - user: "again"\n' * 5000
 
+_UNKNOWN_TOOL = """
+tools:
+  - name: get_weather
+    parameters: { type: object, properties: { city: { type: string } } }
+prompts:
+  p: "hello"
+cases:
+  - id: talk
+    turns:
+      - user: "hi"
+      - tool_results: { get_wether: sunny }
+"""
+
 ENTRIES = [
     _handler_entry(
         "tool_handler_outside_project",
@@ -61,5 +74,15 @@ ENTRIES = [
         ),
         status=2,
         note="5000 sequential calls from one case",
+    ),
+    Hostile(
+        name="tool_results_unknown_tool",
+        files={"test_t.prompts.yaml": _UNKNOWN_TOOL},
+        expect=(
+            "*test_t.prompts.yaml:11: [[]case 'talk'] turn 2: tool_results names unknown tool 'get_wether' "
+            "(declared: 'get_weather'); fix the name or declare the tool under `tools:`",
+        ),
+        status=2,
+        note="a misspelt tool name would answer nothing, silently",
     ),
 ]
