@@ -25,6 +25,10 @@ def agent(messages, params):
 """
 
 SUITE = """
+tools:
+  - name: get_weather
+    description: Current weather for a city
+    parameters: { type: object, properties: { city: { type: string } }, required: [city] }
 prompts:
   guided:
     - system: "You are a travel assistant."
@@ -129,6 +133,9 @@ def test_failing_tool_call_case_exports_its_ideal_tool_call(pytester: pytest.Pyt
     for row in rows:
         check_openai_tool_chat(row)
     (tool_row,) = [r for r in rows if "tool_calls" in r["messages"][-1]]
+    assert tool_row["tools"] == [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]  # fmt: skip
     assert tool_row["messages"][-1] == {"role": "assistant", "tool_calls": [
         {"id": "call_target", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
     ]}  # fmt: skip
@@ -159,7 +166,9 @@ def test_tool_rows_load_in_trl(pytester: pytest.Pytester, agent: PromptProject) 
     assert {"role": "assistant", "content": "", "tool_calls": [
         {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]} in [
         r["completion"][0] for r in rows]  # fmt: skip
+    assert all(json.loads(r["tools"])[0]["function"]["name"] == "get_weather" for r in rows)
     rendered = check_trl_rows(path)
+    assert all(r["prompt"].startswith("<tools>get_weather </tools>") for r in rendered)  # the template saw them
     assert any('<call>get_weather {"city": "Paris"}</call>' in r["completion"] for r in rendered)
     trip = [r for r in rendered if "<tool>20 degrees</tool>" in r["prompt"]]
     assert len(trip) == 1 and '<call>get_weather {"city": "Lyon"}</call>' in trip[0]["prompt"]

@@ -379,3 +379,15 @@ def test_a_dry_run_counts_every_turn(pytester: pytest.Pytester, agent: PromptPro
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["dry run: 3 calls would be made*"])
     assert agent_calls(pytester.path) == []
+
+
+def test_replay_of_a_conversation_with_tool_calls(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """The cassette keeps each turn's tool calls: the replayed conversation sends the same tool turn."""
+    agent.suite(body=TRIP)
+    pytester.runpytest("--pc-record", "--pc-no-cache").assert_outcomes(passed=1)
+    assert len(agent_calls(pytester.path)) == 3
+    replayed = pytester.runpytest("--pc-replay")
+    replayed.assert_outcomes(passed=1)
+    replayed.stdout.fnmatch_lines(["promptcheck replay: 3/3 calls answered from cassettes"])
+    assert len(agent_calls(pytester.path)) == 3
+    assert records(pytester.path)[1]["messages"][2]["tool_calls"][0]["name"] == "get_weather"
