@@ -391,3 +391,32 @@ def test_replay_of_a_conversation_with_tool_calls(pytester: pytest.Pytester, age
     replayed.stdout.fnmatch_lines(["promptcheck replay: 3/3 calls answered from cassettes"])
     assert len(agent_calls(pytester.path)) == 3
     assert records(pytester.path)[1]["messages"][2]["tool_calls"][0]["name"] == "get_weather"
+
+
+def test_a_user_turn_after_an_unanswered_tool_call_fails(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """The model called a tool and the next turn is the user's: no API takes that, the turn before fails."""
+    agent.suite(
+        body="""
+        prompts: { p: [ { system: "Be brief." } ] }
+        cases:
+          - id: skipped-result
+            turns:
+              - user: "Weather in Oslo?"
+              - user: "never mind"
+        """
+    )
+    result = pytester.runpytest("--pc-no-cache")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*✗ turn 2 (user)",
+        "*turn 1 called get_weather, which no tool_results turn answers before this user turn; add a `tool_results:`*",
+    ])  # fmt: skip
+    assert len(agent_calls(pytester.path)) == 1
+
+
+def test_verbose_failure_shows_the_history_with_its_tool_calls(pytester: pytest.Pytester, agent: PromptProject) -> None:
+    """-v prints each turn's prompt: the assistant's tool call and the tool's answer are in it."""
+    agent.suite(body=TRIP.replace('contains: "20"', 'contains: "21"'))
+    result = pytester.runpytest("--pc-no-cache", "-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(['*[[]assistant] → get_weather({"city": "Oslo"})', '*[[]tool] {"temp": 20}'])

@@ -123,6 +123,10 @@ def _next_messages(
     previous, answer = conv.calls[-1], conv.completions[-1]
     history = list(previous.messages)
     if turn.is_user:
+        if answer.tool_calls:  # every API wants a tool call answered before the user speaks again
+            names = ", ".join(sorted({c.name for c in answer.tool_calls}))
+            raise ToolTurnError(f"turn {previous.turn} called {names}, which no tool_results turn answers before "
+                                f"this user turn; add a `tool_results:` turn after turn {previous.turn}")  # fmt: skip
         history.append({"role": "assistant", "content": answer.output})
         history.append({"role": "user", "content": plan.texts[conv.binding_index][turn.index - 1]})
         return tuple(history)

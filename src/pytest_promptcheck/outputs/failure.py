@@ -72,7 +72,10 @@ def _call_lines(call: CallVerdict, *, many: bool, verbose: bool, scrub: Scrub) -
     if verbose:
         lines.append("  prompt:")
         for message in call.messages:
-            lines.append(f"    [{message['role']}] " + _indent(message["content"], "      ").lstrip())
+            text = str(message.get("content") or "") + "".join(  # a conversation's history holds tool calls
+                f" → {c.get('name')}({c.get('arguments')})" for c in message.get("tool_calls") or ()
+            )
+            lines.append(f"    [{message['role']}] " + _indent(scrub(text), "      ").lstrip())
     lines.append("  output: " + _indent(clip(scrub(call.completion.output), 800), "          ").lstrip())
     if call.completion.tool_calls:  # an answer that is tool calls has little or no text
         lines.append("  tool calls: " + ", ".join(scrub(shown(c)) for c in call.completion.tool_calls[:5]))
