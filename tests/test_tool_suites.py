@@ -70,7 +70,11 @@ defaults:
 cases:
   - id: oslo
     vars: {{ city: Oslo }}
-    assert: [ {{ tool_call: {{ name: get_weather, args: {{ city: "{{{{ city }}}}" }}, count: 1 }} }}, no_tool_calls ]
+    assert:
+      - {{ tool_call: {{ name: get_weather, args: {{ city: "{{{{ city }}}}" }}, count: 1 }} }}
+      - {{ tool_call: {{ name: get_forecast, count: 0 }} }}
+      - {{ tool_call: {{ name: get_weather, count: 2 }} }}
+      - no_tool_calls
 """
     )
     result = pytester.runpytest()
@@ -82,8 +86,16 @@ cases:
         json.loads(line)
         for line in next((pytester.path / ".promptcheck" / "runs").glob("*/results.jsonl")).read_text().splitlines()
     ]
-    (call,) = [c for r in records for c in r.get("calls", [])] or [records[0]]
-    assert call["tool_calls"][0]["name"] == "get_weather"
+    (call,) = records  # one line per call
+    assert call["tool_calls"] == [
+        {
+            "name": "get_weather",
+            "arguments": {"city": "Oslo"},
+            "raw_arguments": '{"city": "Oslo"}',
+            "id": "c1",
+            "error": None,
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +138,7 @@ def test_bad_tools_are_collection_errors(
 
 
 def test_tools_from_yaml_and_json_files(pytester: pytest.Pytester, app: PromptProject) -> None:
-    """tools_from reads a YAML or a JSON list relative to the suite; a problem in it names that file's line."""
+    """tools_from (here in `defaults`) reads a YAML or JSON list relative to the suite; a problem names the file's line."""
     pytester.path.joinpath("tools").mkdir()
     pytester.path.joinpath("tools", "weather.yaml").write_text(
         "- name: get_weather\n  parameters: {type: object}\n- name: get_forecast\n"
@@ -134,11 +146,11 @@ def test_tools_from_yaml_and_json_files(pytester: pytest.Pytester, app: PromptPr
     pytester.path.joinpath("tools", "one.json").write_text(json.dumps([{"name": "lookup"}]))
     app.suite(
         body="""
-tools_from: tools/weather.yaml
 prompts:
   p: "go"
 defaults:
   models: [seen]
+  tools_from: tools/weather.yaml
 cases:
   - id: yaml
     assert: [ { json_path: { path: "$.tools", equals: [get_weather, get_forecast] } } ]

@@ -81,10 +81,12 @@ def tool_call(_output: str, arg: ToolCallArg, context: CheckContext) -> Outcome:
     calls = context.completion.tool_calls
     named = [c for c in calls if c.name == arg.name]
     head = f"tool_call {arg.name}"
-    if not named:
-        return _fail(f"{head}: no call to {arg.name} ({_made(calls, context)})")
     if arg.count is not None and len(named) != arg.count:
         return _fail(f"{head}: {len(named)} calls, expected count {arg.count} ({_made(calls, context)})")
+    if not named:
+        if arg.count == 0:
+            return Outcome(True, 1.0, f"no call to {arg.name}")
+        return _fail(f"{head}: no call to {arg.name} ({_made(calls, context)})")
     if arg.args is None and arg.schema is None:
         return Outcome(True, 1.0, f"called {shown(named[0])}")
     readable = [c for c in named if c.error is None]
