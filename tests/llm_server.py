@@ -2,7 +2,8 @@
 
 Requests are routed by path (``ROUTES``): ``POST /v1/chat/completions`` speaks the OpenAI Chat
 Completions protocol, ``POST /v1/messages`` the Anthropic Messages protocol (SDK base URL: the
-server's root, ``url``); errors come in each API's own format (``ERROR_FORMATS``). The server binds 127.0.0.1 on a free port and serves each connection on its own thread
+server's root, ``url``); paths that hold a name are matched by pattern (``pattern_routes``: Azure
+OpenAI's deployments in tests/llm_server_azure.py, Bedrock's Converse in tests/llm_server_bedrock.py); errors come in each API's own format (``ERROR_FORMATS``). The server binds 127.0.0.1 on a free port and serves each connection on its own thread
 (HTTP/1.1 keep-alive, so SDK connection pools reuse connections).
 
 What a test controls:
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import http.server
 import json
 import random
@@ -414,9 +416,31 @@ ERROR_FORMATS: dict[str, ErrorFormat] = {
 }
 
 
+# Routes whose path holds a name or an id (Azure's deployment, Bedrock's model id, a batch's id), each with its error format:
+# (method, path regex, route, error format), from their own modules (which import this one), on first use.
+PatternRoute = tuple[str, "re.Pattern[str]", Route, ErrorFormat]
+
+
+@functools.cache
+def pattern_routes() -> tuple[PatternRoute, ...]:
+    import llm_server_azure
+    import llm_server_batches
+    import llm_server_bedrock
+
+    return (*llm_server_azure.ROUTES, *llm_server_bedrock.ROUTES, *llm_server_batches.ROUTES)
+
+
+def _pattern_route(method: str | None, path: str) -> PatternRoute | None:
+    """The pattern route of ``path`` (any method when ``method`` is None)."""
+    bare = path.split("?")[0]
+    return next((r for r in pattern_routes() if method in (None, r[0]) and r[1].fullmatch(bare)), None)
+
+
 def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """An error in the format of the API that ``path`` belongs to (OpenAI's by default)."""
-    return ERROR_FORMATS.get(path.split("?")[0], openai_error)(status, message, headers)
+    found = ERROR_FORMATS.get(path.split("?")[0])
+    pattern = _pattern_route(None, path) if found is None else None
+    return (found or (pattern[3] if pattern else openai_error))(status, message, headers)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -691,6 +715,8 @@ class LLMServer:
                 return Response(200, fault.body, content_type=fault.content_type)
             self._wait(fault.delay)  # "slow": then answer normally
         route = ROUTES.get((request.method, request.path.split("?")[0]))
+        if route is None and (pattern := _pattern_route(request.method, request.path)) is not None:
+            route = pattern[2]
         if route is None:
             return error_response(request.path, 404, f"no route for {request.method} {request.path} on the test server")
         try:

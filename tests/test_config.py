@@ -245,7 +245,9 @@ def test_unknown_provider_reported_after_collection(pytester: pytest.Pytester) -
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*model 'x'*unknown provider 'nosuch'; registered: anthropic, openai, python, transformers*"]
+        [
+            "*model 'x'*unknown provider 'nosuch'; registered: anthropic, azure-openai, bedrock, openai, python, transformers*"
+        ]
     )
 
 

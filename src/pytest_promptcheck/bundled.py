@@ -19,6 +19,10 @@ def pytest_promptcheck_register_providers(registry: ProviderRegistry) -> None:
     registry.register("openai", openai.create)
     registry.register("anthropic", anthropic.create)
     registry.register("transformers", transformers.create)
+    from .providers import azure_openai, bedrock  # the clouds (SDKs imported when a model is created)
+
+    registry.register("azure-openai", azure_openai.create)
+    registry.register("bedrock", bedrock.create)
 
 
 @pytest.hookimpl(tryfirst=True)

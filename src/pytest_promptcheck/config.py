@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import config_clouds
 from . import config_values as check
 from .errors import ConfigError
 from .suites.limits import SuiteLimits, SuitePolicy
@@ -29,11 +30,12 @@ _ENV_REF = check.ENV_REF
 _MODEL_KEYS = {
     "provider", "model", "path", "adapter", "function", "base_url", "api_key_env", "params", "price",
     "concurrency", "batch_size", "timeout", "options", "device", "dtype", "chat_template", "tool_parser",
+    "batch",
 }  # fmt: skip
 _TOP_KEYS = {
     "files", "models", "baseline", "candidate", "concurrency", "timeout", "seed", "cache", "runs",
     "redact", "gate", "model", "repeat", "judge", "embedding_model", "retries", "judge_retries",
-    "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment",
+    "allow_paths", "limits", "endpoints", "mlflow_tracking_uri", "mlflow_experiment", "batch_poll_s",
 }  # fmt: skip
 _GATE_KEYS = ("alpha", "margin", "on_inconclusive", "variants", "mid_p", "confirm", "max_attempts")
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password", "authorization"}
@@ -77,6 +79,7 @@ class ModelConfig:
     timeout: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
     source: str = "config"
+    batch: bool | None = None  # through the provider's batch API (calls/batch.py); None: as --pc-batch says
 
     def resolved(self, field_name: str) -> str | None:
         """A string field with ``${ENV}`` references filled in (raises ConfigError when one is unset)."""
@@ -152,6 +155,7 @@ class ProjectConfig:
     source: str = "defaults"
     mlflow_tracking_uri: str | None = None  # --pc-mlflow: where the run is logged (options.py has the precedence)
     mlflow_experiment: str | None = None
+    batch_poll_s: float = 30.0  # seconds between two looks at a submitted batch (calls/batch.py)
 
     def suite_policy(self, rootdir: Path) -> SuitePolicy:
         """Where suites may read files (pytest's rootdir, then ``allow_paths``) and their limits."""
@@ -286,6 +290,7 @@ def load_project_config(
         mlflow_experiment=check.text(table["mlflow_experiment"], at("mlflow_experiment"))
         if "mlflow_experiment" in table
         else None,
+        batch_poll_s=check.seconds(table.get("batch_poll_s", 30), at("batch_poll_s")),
     )
     if "repeat" in table:  # accepted for old configs; cases set their own `repeat`
         check.whole(table["repeat"], at("repeat"), least=1)
@@ -453,20 +458,22 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
             f"{where}: {', '.join(sorted(secret))} must not be written in the config; secrets only come from "
             'the environment: set api_key_env = "MY_KEY_VAR" and export MY_KEY_VAR'
         )
-    unknown = set(spec) - _MODEL_KEYS - _SECRET_KEYS
+    valid = _MODEL_KEYS | set(config_clouds.KEYS)
+    unknown = set(spec) - valid - _SECRET_KEYS
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(_MODEL_KEYS))}"
+            f"{where}: unknown key {', '.join(sorted(map(repr, unknown)))}; valid keys: {', '.join(sorted(valid))}"
         )
     if "provider" not in spec:
         raise ConfigError(f"{where}: missing `provider` (e.g. openai, anthropic, transformers, python)")
     check.model_table(spec, f"{file}: [tool.promptcheck.model.{name}]")
+    config_clouds.check_keys(spec, f"{file}: [tool.promptcheck.model.{name}]")
     paths = {k: str((root / spec[k]).resolve()) if spec.get(k) and not _ENV_REF.search(str(spec[k])) else spec.get(k)
              for k in ("path", "adapter")}  # fmt: skip
     return ModelConfig(
         name=name,
         provider=str(spec["provider"]),
-        model=spec.get("model"),
+        model=config_clouds.served_model(spec),
         path=paths["path"],
         adapter=paths["adapter"],
         function=spec.get("function"),
@@ -477,7 +484,10 @@ def _model_from_table(name: str, spec: Any, root: Path, source: str, file: str) 
         concurrency=spec.get("concurrency"),
         batch_size=spec.get("batch_size"),
         timeout=spec.get("timeout"),
-        options={k: spec[k] for k in ("device", "dtype", "chat_template", "tool_parser") if k in spec}
+        batch=spec.get("batch"),
+        options={
+            k: spec[k] for k in ("device", "dtype", "chat_template", "tool_parser", *config_clouds.KEYS) if k in spec
+        }
         | dict(spec.get("options", {})),
         source=where,
     )

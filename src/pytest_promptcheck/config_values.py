@@ -27,7 +27,8 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 REF_FIELDS = ("model", "path", "adapter", "function", "base_url")  # the fields ``ModelConfig.resolved`` fills
 TEXT_FIELDS = (*REF_FIELDS, "device", "dtype", "chat_template", "tool_parser")
-_PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
+_PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "batch_discount")
+BATCH_PROVIDERS = ("openai", "anthropic")  # the providers with a batch API (calls/batch.py)
 # providers/_hf_load.py's ``_DTYPES`` names and "auto" (not imported: that module imports the config)
 _DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
 _REF_FIX = "write ${NAME} or ${NAME:-default}"
@@ -167,7 +168,31 @@ def model_table(spec: Mapping[str, Any], where: str) -> None:
                 f"{where} price: unknown key {', '.join(map(repr, unknown))}; valid: {', '.join(_PRICE_KEYS)}"
             )
         for key, value in price.items():
-            number(value, f"{where} price.{key}", unit="USD per million tokens", least=0)
+            if key == "batch_discount":
+                discount(value, f"{where} price.{key}")
+            else:
+                number(value, f"{where} price.{key}", unit="USD per million tokens", least=0)
+    if "batch" in spec:
+        batch(spec["batch"], spec["provider"], f"{where} batch")
+
+
+def discount(value: Any, where: str) -> float:
+    """``price.batch_discount``: the share of the price a batched call saves, 0 to 1 (0.5: half price)."""
+    try:
+        return number(value, where, least=0, most=1)
+    except ConfigError:
+        raise fail(where, "the share of the price a batched call saves, from 0 to 1 (0.5: half price)", value) from None
+
+
+def batch(value: Any, provider: Any, where: str) -> None:
+    """``batch = true`` only where a batch API exists (a python or transformers model has none)."""
+    if not isinstance(value, bool):
+        raise fail(where, "true or false", value)
+    if value and provider not in BATCH_PROVIDERS:
+        raise ConfigError(
+            f"{where}: provider {provider!r} has no batch API (batch mode serves {', '.join(BATCH_PROVIDERS)}); "
+            "remove `batch = true`: this model is called directly"
+        )
 
 
 def params(values: Mapping[str, Any], where: str) -> None:

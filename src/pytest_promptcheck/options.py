@@ -76,6 +76,11 @@ def add_options(parser: pytest.Parser) -> None:
         help="train share of the export; the rest goes to <stem>.val.jsonl (seeded by `seed`)",
     )  # fmt: skip
     group.addoption("--pc-update", action="store_true", help="rewrite changed snapshots and remove unused ones")
+    # -- batch APIs (calls/batch.py, items/batching.py) ---------------------------------------------
+    group.addoption("--pc-batch", action="store_true",
+                    help="send openai/anthropic calls through their batch APIs (half price, slower)")  # fmt: skip
+    group.addoption("--pc-batch-submit-only", action="store_true",
+                    help="submit the batches and end (their items skipped); a later run collects")  # fmt: skip
     # -- experiment tracking (listeners/mlflow_tracker.py, outputs/tracking.py) ----------------
     group.addoption("--pc-mlflow", action="store_true", help="log the run to MLflow (the [mlflow] extra)")
     group.addoption("--pc-mlflow-uri", metavar="URI",
@@ -123,7 +128,25 @@ def project_config(config: pytest.Config) -> ProjectConfig:
     _check_stores(config)
     _check_gate(config, project)
     _check_mlflow(config)
+    _check_batch(config, project)
     return project
+
+
+def _check_batch(config: pytest.Config, project: ProjectConfig) -> None:
+    """Batch mode under pytest-xdist is a usage error (items/batching.py says why)."""
+    option = config.option
+    if option.pc_replay or project.dry_run or is_xdist_worker(config) or not getattr(option, "numprocesses", None):
+        return
+    from .items.batching import XDIST_REASON, batch_on
+
+    selected = project.selected_models
+    configured = sorted(m.name for m in project.models.values() if m.batch and (selected is None or m.name in selected))
+    if batch_on(config):
+        raise pytest.UsageError(f"--pc-batch with -n: {XDIST_REASON}, or drop --pc-batch")
+    if configured:
+        raise pytest.UsageError(
+            f"model {configured[0]!r} has `batch = true`, and with -n: {XDIST_REASON}, or set `batch = false`"
+        )
 
 
 def _check_stores(config: pytest.Config) -> None:

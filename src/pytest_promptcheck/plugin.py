@@ -67,6 +67,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     session.config.stash[CALL_STORES_KEY].open(items)  # the cache or cassettes answer first: open them first
     if not options.is_xdist_worker(session.config):
+        from .items.batching import batch_phase
+
+        items = batch_phase(session.config, state, items)  # --pc-batch: answered by batches first
         state.scheduler.upcoming(items)  # every selected item will run: start their calls now
 
 

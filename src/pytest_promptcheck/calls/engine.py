@@ -8,6 +8,7 @@ and one provider instance per process. Identical calls within a run are made onc
 Before any provider (:class:`CallStores`, SPEC §8): with ``--pc-replay`` every call is answered
 from the cassettes right in ``submit`` (no provider is ever created); otherwise the response cache
 is asked first and stores each successful answer. With ``--pc-record`` every answer is logged.
+Calls a provider batch answered (``--pc-batch``, :mod:`.batch`) are answered from ``CallStores.batched``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     from ..stores.cassettes import CallLog, CassetteIndex
     from ..stores.response_cache import ResponseCache
 
-_REMOTE_PROVIDERS = frozenset({"openai", "anthropic"})  # HTTP endpoints: probed by their first call
+# HTTP endpoints: probed by their first call
+_REMOTE_PROVIDERS = frozenset({"openai", "anthropic", "azure-openai", "bedrock"})
 _LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
 _DEFAULT_BATCH_SIZE = 16
 _GRACE_S = 1.0  # the engine's own timeout fires this much after the provider's, so theirs reports first
@@ -82,6 +84,7 @@ class CallStores:
     cache: ResponseCache | None = None
     replay: CassetteIndex | None = None
     recorder: CallLog | None = None
+    batched: dict[str, Completion | Exception] = field(default_factory=dict)  # by run key, from calls/batch.py
 
 
 class Engine:
@@ -129,9 +132,12 @@ class Engine:
                 self.stats.reused += 1
                 return existing
             self.stats.calls += 1
-            hit, stored_as = self._cached_now(model, request, key)
+            batched = self.stores.batched.pop(key, None) if self.stores.batched else None
+            hit, stored_as = self._cached_now(model, request, key) if batched is None else (None, None)
             if self.stores.replay is not None:
                 future = self._replayed(model, request, key)
+            elif batched is not None:
+                future = self._from_batch(key, model, request, batched)
             elif hit is not None:
                 future = hit
             else:
@@ -168,6 +174,18 @@ class Engine:
             self.stats.replayed += 1
         except ProviderError as exc:
             future.set_exception(exc)
+        return future
+
+    def _from_batch(
+        self, key: str, model: ModelConfig, request: ModelRequest, answer: Completion | Exception
+    ) -> concurrent.futures.Future[Completion]:
+        """Answered by the model's batch (calls/batch.py) like a direct call, with no call made."""
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        if isinstance(answer, Exception):
+            self.stats.failed += 1
+            future.set_exception(answer)
+        else:
+            future.set_result(self._answered(key, model, request, answer))
         return future
 
     async def _provider(self, model: ModelConfig, factory: ProviderFactory) -> Provider:

@@ -304,6 +304,7 @@ class PromptItem(pytest.Item):
             ),
             ttft_ms=completion.ttft_ms,
             turn=call.turn,
+            batch_id=completion.batch_id,
             passed=verdict.passed,
             score=verdict.score,
             assertions=tuple(

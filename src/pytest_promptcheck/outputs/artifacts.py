@@ -210,6 +210,12 @@ def move_file(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
+def remove_file(path: Path) -> None:
+    """Remove a file the plugin wrote (a collected batch's state); gone already is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def write_internal_bytes(path: Path, data: bytes) -> None:
     """An internal cache entry (the parse cache's pickle of a suite's own text), atomically and unscrubbed.
 
@@ -239,6 +245,6 @@ def _write(path: Path, data: bytes, *, atomic: bool) -> None:
 
 __all__ = [
     "AppendFile", "ArtifactDB", "ScrubbedRecords", "StoreWarning", "cannot_write", "json_line", "move_file",
-    "scrub_records", "warn_cannot_write", "write_internal_bytes", "write_json_artifact", "write_lines_artifact",
+    "remove_file", "scrub_records", "warn_cannot_write", "write_internal_bytes", "write_json_artifact", "write_lines_artifact",
     "write_owned_text", "write_text_artifact",
 ]  # fmt: skip

@@ -23,6 +23,10 @@ from typing import Any
 
 MASK = "[REDACTED]"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+# Model keys that name a credential's variable besides api_key_env (azure-openai's Entra ID token).
+# The clouds' default variables (AZURE_OPENAI_API_KEY, AZURE_OPENAI_AD_TOKEN, AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN, AWS_BEARER_TOKEN_BEDROCK) are scrubbed by _SECRET_NAME already.
+_SECRET_OPTIONS = ("azure_ad_token_env",)
 _MIN_SECRET_LEN = 8  # shorter values ("1", "true") would scrub ordinary words
 # Credential shapes, each with the lower-case substrings that must occur for it to match: most
 # strings hold none of them, and a substring test is far cheaper than a regex scan.
@@ -106,6 +110,7 @@ def check_patterns(patterns: Iterable[str], source: str) -> None:
 
 
 def redactor_for(project: Any) -> Redactor:
-    """The redactor of a project: its ``redact`` list plus every model's ``api_key_env``."""
+    """The redactor of a project: its ``redact`` list plus every model's ``api_key_env`` (and ``azure_ad_token_env``)."""
     secret_env = [m.api_key_env for m in project.models.values() if m.api_key_env]
+    secret_env += [str(m.options[k]) for m in project.models.values() for k in _SECRET_OPTIONS if m.options.get(k)]
     return Redactor(project.redact, secret_env=secret_env)

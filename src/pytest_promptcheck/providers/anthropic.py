@@ -78,6 +78,15 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: ModelRequest) -> Completion:
+        response = await post_json(
+            self._anthropic, self.client, "/v1/messages", self._body(request),
+            timeout=request.timeout, client_timeout=self._timeout,
+            provider="anthropic", model=self.model.name, server_words=_typed_words,
+        )  # fmt: skip
+        return self._completion(response)
+
+    def _body(self, request: ModelRequest) -> dict[str, Any]:
+        """The Messages API request body (a batched request's ``params`` too: calls/batch_anthropic.py)."""
         system, messages = _to_messages(request.messages, self.model.name)
         body = {"model": str(self.model.resolved("model")), "messages": messages, **self._arguments(request.params)}
         if system:
@@ -86,12 +95,7 @@ class AnthropicProvider:
             body["tools"] = anthropic_tools(request.tools)
             if request.tool_choice is not None:
                 body["tool_choice"] = anthropic_tool_choice(request.tool_choice)
-        response = await post_json(
-            self._anthropic, self.client, "/v1/messages", body,
-            timeout=request.timeout, client_timeout=self._timeout,
-            provider="anthropic", model=self.model.name, server_words=_typed_words,
-        )  # fmt: skip
-        return self._completion(response)
+        return body
 
     def _arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Suite params as Messages API body fields (always with ``max_tokens``)."""

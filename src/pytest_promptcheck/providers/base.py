@@ -23,6 +23,7 @@ from ..config import ModelConfig, ProjectConfig
 # arguments as the raw JSON text), and a ``tool`` message answers one with ``tool_call_id``,
 # ``name`` and ``content``. Each provider translates this form to its wire protocol.
 Message = dict[str, Any]
+DEFAULT_BATCH_DISCOUNT = 0.5  # OpenAI's Batch API and Anthropic's Message Batches both bill half price
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,22 @@ class Completion:
     cached: bool = False
     tool_calls: tuple[ToolCall, ...] = ()
     ttft_ms: float | None = None  # time to the first streamed token; None when not streamed
+    batch_id: str | None = None  # answered inside this provider batch (calls/batch.py): priced with its discount
 
     def cost(self, price: dict[str, float] | None) -> float | None:
-        """USD cost from a model's ``price`` (per million tokens), or None when unknown."""
+        """USD cost from a model's ``price`` (per million tokens), or None when unknown; a batched answer
+        costs ``1 - price.batch_discount`` of that (default 0.5: half price)."""
         if not price or self.usage.input_tokens is None or self.usage.output_tokens is None:
             return None
+        share = 1.0 - float(price.get("batch_discount", DEFAULT_BATCH_DISCOUNT)) if self.batch_id else 1.0
         return (
-            self.usage.input_tokens * float(price.get("input_per_mtok", 0.0))
-            + self.usage.output_tokens * float(price.get("output_per_mtok", 0.0))
-        ) / 1_000_000
+            share
+            * (
+                self.usage.input_tokens * float(price.get("input_per_mtok", 0.0))
+                + self.usage.output_tokens * float(price.get("output_per_mtok", 0.0))
+            )
+            / 1_000_000
+        )
 
 
 @dataclass(frozen=True)

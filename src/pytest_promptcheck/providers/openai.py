@@ -28,6 +28,8 @@ _OWN_FIELDS = frozenset({"model", "messages", "stream"})
 
 
 class OpenAIProvider:
+    name = "openai"  # in errors; the azure-openai provider, which reuses this one, names itself
+
     def __init__(self, model: ModelConfig, context: ProviderContext) -> None:
         try:
             import openai
@@ -95,7 +97,7 @@ class OpenAIProvider:
         )
 
     def _error(self, message: str) -> ProviderError:
-        return provider_error("openai", self.model.name, message)
+        return provider_error(self.name, self.model.name, message)
 
     def identity(self) -> dict[str, str]:
         """What the response cache keys on: the model id and the server it is asked at."""

@@ -138,6 +138,7 @@ class CallRecord:
     tool_calls: tuple[dict[str, Any], ...] = ()
     ttft_ms: float | None = None  # time to the first streamed token (streamed calls only)
     turn: int | None = None  # a multi-turn case's turn (1-based, as in ``turns:``); additive to version 1
+    batch_id: str | None = None  # the provider batch that answered it (--pc-batch); additive to version 1
 
     @property
     def answered(self) -> bool:
@@ -162,6 +163,7 @@ class CallRecord:
             "score": self.score, "assertions": [a.to_json() for a in self.assertions],
             "judge_calls": [j.to_json() for j in self.judge_calls],
             "tool_calls": list(self.tool_calls), "ttft_ms": self.ttft_ms, "turn": self.turn,
+            "batch_id": self.batch_id,
         }  # fmt: skip
 
     @classmethod
@@ -188,6 +190,7 @@ class CallRecord:
             tool_calls=tuple(dict(t) for t in data.get("tool_calls") or ()),
             ttft_ms=data.get("ttft_ms"),
             turn=data.get("turn"),
+            batch_id=data.get("batch_id"),
         )
 
 
