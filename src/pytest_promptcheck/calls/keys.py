@@ -52,9 +52,9 @@ def _output_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "stream"} if "stream" in params else params
 
 
-def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool) -> str:
-    """The item id, plus ``#<sample>[k=v,...]`` when the item makes several calls."""
+def snapshot_key(item_id: str, sample: int, binding: dict[str, Any], many: bool, turn: int | None = None) -> str:
+    """The item id, plus ``#<sample>[k=v,...]`` when the item makes several calls (``@turn<n>`` in a conversation)."""
     if not many:
         return item_id
     suffix = ",".join(f"{k}={v}" for k, v in binding.items())
-    return f"{item_id}#{sample}" + (f"[{suffix}]" if suffix else "")
+    return f"{item_id}#{sample}" + (f"[{suffix}]" if suffix else "") + (f"@turn{turn}" if turn is not None else "")

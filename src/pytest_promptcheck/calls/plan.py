@@ -24,6 +24,7 @@ class Call:
     binding: dict[str, Any]
     messages: tuple[dict[str, Any], ...]
     request: ModelRequest
+    turn: int | None = None  # a multi-turn case's turn (1-based); None for a single-turn case
 
 
 def plan_calls(project: ProjectConfig, model: ModelConfig, case: Case, rendered: tuple[Any, ...]) -> list[Call]:
@@ -59,5 +60,5 @@ def confirmation_calls(planned: list[Call], *, first_sample: int, seed: int) -> 
         sample = first_sample + call.sample
         case_id = call.request.case_id or ""
         request = replace(call.request, sample_index=sample, seed=derive_seed(seed, case_id, sample))
-        calls.append(Call(sample, call.binding, call.messages, request))
+        calls.append(Call(sample, call.binding, call.messages, request, call.turn))
     return calls

@@ -20,6 +20,7 @@ from ..suites.model import LoadedSuite, Suite
 from ..suites.parse_cache import load_suite_cached
 from ..verdicts.evaluate import PreparedAssertion
 from .content_check import check_images
+from .conversation import conversation_plan
 from .item import PromptItem
 from .prepare import CasePreparer
 
@@ -44,11 +45,15 @@ class PromptFile(pytest.File):
         loaded = load_suite_cached(self.path, state.suite_cache_dir(), __version__, policy)
         _check_planned_calls(loaded.suite, state, policy.limits.calls)
         registries = self.registries = state.registries_for(self)
-        prepared = CasePreparer(self, state, loaded.suite, registries).prepare_all()
+        preparer = CasePreparer(self, state, loaded.suite, registries)
+        prepared = preparer.prepare_all()
         _check_python_models(self, state, loaded.suite, registries)
         check_images(loaded, state.project)
         snapshots = state.snapshot_store(self.path, loaded.suite.name)
-        yield from _items(self, state, loaded, prepared, snapshots)
+        for item in _items(self, state, loaded, prepared, snapshots):
+            if item.case.turns:  # a multi-turn case runs its later turns inside the item
+                item.conversation = conversation_plan(item.case, loaded, preparer)
+            yield item
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SuiteError):
@@ -94,7 +99,7 @@ def _check_planned_calls(suite: Suite, state: PromptSession, limit: int) -> None
     for case in suite.cases:
         repeat = project.repeat if project.repeat is not None else case.repeat.n
         swaps = math.prod(len(values) for values in case.counterfactual.values())
-        calls += len(suite.variants) * len(project.models_for(case.models)) * repeat * swaps
+        calls += len(suite.variants) * len(project.models_for(case.models)) * repeat * swaps * max(1, len(case.turns))
         if calls > limit:
             product = "cases x prompt variants x models x repeats x counterfactual values"
             raise SuiteError.at(case.source or suite.path, case.line, planned_calls_message(limit, product), case.id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import json
 import threading
@@ -27,11 +28,12 @@ from ..providers.content import record_form
 from ..runs import record
 from ..runs.record import AssertionRecord, CallRecord, ItemRecord, JudgeCallRecord
 from ..session import get_session
-from ..suites.model import Case, PromptVariant, Suite
+from ..suites.model import Case, PromptVariant, Suite, bindings
 from ..textutil import clip, safe_url
 from ..verdicts.base import CheckContext
 from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
 from ..verdicts.model_graded import GRADED_OUTPUT, JUDGE_UNREADABLE, JudgeArg, grading_messages
+from .conversation import ConversationPlan, conversation_verdict, dry_run_calls, run_conversations
 
 if TYPE_CHECKING:
     from ..session import Registries
@@ -70,6 +72,7 @@ class PromptItem(pytest.Item):
         self.verdict: Verdict | None = None
         self.confirmations: tuple[bool, ...] = ()  # the gate's re-samples of a critical case
         self.confirmation_calls: list[Call] = []  # their calls (recorded to cassettes like the others)
+        self.conversation: ConversationPlan | None = None  # a multi-turn case's turns (set by the collector)
         if case.source is not None:
             self.path = case.source  # reportinfo points at the cases_from row
 
@@ -84,8 +87,12 @@ class PromptItem(pytest.Item):
 
     # -- what runs -------------------------------------------------------------------------------
     def planned_calls(self) -> list[Call]:
-        """Every call of this item: its repeats × counterfactual values."""
-        return plan_calls(get_session(self.config).project, self.model, self.case, self.rendered)
+        """Every call of this item: its repeats × counterfactual values (a multi-turn case: their first turns)."""
+        project = get_session(self.config).project
+        if self.conversation is None:
+            return plan_calls(project, self.model, self.case, self.rendered)
+        first = plan_calls(project, self.model, self.case, self.conversation.first_messages(self.rendered))
+        return [dataclasses.replace(call, turn=1) for call in first]
 
     def setup(self) -> None:
         """Wait for this item's calls and judge them.
@@ -101,7 +108,10 @@ class PromptItem(pytest.Item):
         problem = None
         try:
             self.completions = state.scheduler.wait(scheduled)
-            self.verdict = self._judge(self.planned, self.completions, self._judge_log)
+            if self.conversation is not None:
+                self.verdict = self._converse(self.conversation)
+            else:
+                self.verdict = self._judge(self.planned, self.completions, self._judge_log)
             problem = _unreadable_judge(self.verdict)
             if problem is None and self._needs_confirmation(self.verdict):
                 self.confirmations = self._confirm(state.project.gate.confirm)
@@ -128,28 +138,51 @@ class PromptItem(pytest.Item):
         judge_log: list[tuple[JudgeCallRecord, ...]] | None = None,
     ) -> Verdict:
         """The verdict on the item's answered calls; ``judge_log`` gets, per call, the grader calls made judging it."""
-        calls: list[CallVerdict] = []
         many = len(completions) > 1
-        for call, completion in zip(planned, completions):
-            made: list[JudgeCallRecord] = []
-            context = CheckContext(
-                completion=completion,
-                case=self.case,
-                model=self.model,
-                variant=self.variant.name,
-                messages=call.messages,
-                item_id=self.nodeid,
-                snapshot_key=snapshot_key(self.nodeid, call.sample, call.binding, many),
-                suite_path=self.suite.path,
-                snapshots=self.snapshots,
-                call_model=functools.partial(self._call_model, log=made),
-            )
-            calls.append(check_call(
-                self.assertions, context, threshold=self.case.threshold, sample_index=call.sample, binding=call.binding,
-            ))  # fmt: skip
-            if judge_log is not None:
-                judge_log.append(tuple(made))
+        calls = [self._check(c, answer, self.assertions, many, judge_log) for c, answer in zip(planned, completions)]
         return item_verdict(self.nodeid, calls, min_pass=self.case.repeat.min_pass)
+
+    def _check(
+        self, call: Call, completion: Completion, assertions: tuple[PreparedAssertion, ...], many: bool,
+        judge_log: list[tuple[JudgeCallRecord, ...]] | None,
+    ) -> CallVerdict:  # fmt: skip
+        """The verdict on one answered call; ``judge_log`` gets the grader calls made judging it."""
+        made: list[JudgeCallRecord] = []
+        context = CheckContext(
+            completion=completion,
+            case=self.case,
+            model=self.model,
+            variant=self.variant.name,
+            messages=call.messages,
+            item_id=self.nodeid,
+            snapshot_key=snapshot_key(self.nodeid, call.sample, call.binding, many, call.turn),
+            suite_path=self.suite.path,
+            snapshots=self.snapshots,
+            call_model=functools.partial(self._call_model, log=made),
+        )
+        verdict = check_call(
+            assertions, context, threshold=self.case.threshold, sample_index=call.sample, binding=call.binding
+        )
+        if judge_log is not None:
+            judge_log.append(tuple(made))
+        return verdict
+
+    def _binding_index(self, call: Call) -> int:
+        """Which of the case's counterfactual bindings ``call`` renders (its user turns' texts are per binding)."""
+        return [repr(sorted(b.items())) for b in bindings(self.case)].index(repr(sorted(call.binding.items())))
+
+    def _converse(self, plan: ConversationPlan) -> Verdict:
+        """Run the later turns of each conversation (the first turns are answered) and judge every turn."""
+        state = get_session(self.config)
+        registries: Registries = self.parent.registries  # type: ignore[union-attr]
+        factory = registries.provider_for(self.model)
+        calls, answers, verdicts, passes = run_conversations(
+            plan, self.planned, self.completions, binding_of=self._binding_index, variables=dict(self.case.vars),
+            submit=lambda request: state.engine.submit(self.model, factory, request),
+            judge=lambda call, answer, assertions: self._check(call, answer, assertions, True, self._judge_log),
+        )  # fmt: skip
+        self.planned, self.completions = calls, answers
+        return conversation_verdict(self.nodeid, verdicts, passes, self.case.repeat.min_pass)
 
     # -- the gate's confirmation of a critical case (``confirm``, runs/gate.py) --------------------
     @property
@@ -165,6 +198,8 @@ class PromptItem(pytest.Item):
         """A sampled critical case whose verdict would make a regression: passing on the baseline, failing on
         the candidate. Greedy, deterministic outputs need no confirmation: a re-sample says the same."""
         project = self.project
+        if self.conversation is not None:  # re-sampling a conversation is not supported yet
+            return False
         if not project.gate.confirm or "critical" not in self.case.tags or not self.sampled:
             return False
         side = project.side_of(self.model.name)
@@ -199,7 +234,10 @@ class PromptItem(pytest.Item):
             judges = self._judge_log or [()] * len(self.planned)
             calls = tuple(self._call_record(c, v, j) for c, v, j in zip(self.planned, self.verdict.calls, judges))
         elif project.dry_run:  # what would be sent, grader calls included: the controller lists and prices them
-            calls = tuple(_unanswered(call, self._planned_judge_calls(call)) for call in self.planned_calls())
+            planned = self.planned_calls()
+            if self.conversation is not None:  # every turn, the replies unknown: counted and estimated
+                planned = dry_run_calls(self.conversation, planned, self._binding_index)
+            calls = tuple(_unanswered(call, self._planned_judge_calls(call)) for call in planned)
         else:
             calls = tuple(_unanswered(call) for call in self.planned)
         return ItemRecord(
@@ -224,6 +262,8 @@ class PromptItem(pytest.Item):
             confirmations=self.confirmations,
             drift=self.drift,
             chosen_vars={k: str(self.case.vars[k]) for k in project.analysis.vars if k in self.case.vars},
+            tools=tuple(_jsonable(list(self.planned[0].request.tools))) if self.planned else (),
+            ideal_tool_call=_jsonable(self.case.ideal_tool_call),
         )
 
     def _planned_judge_calls(self, call: Call) -> tuple[JudgeCallRecord, ...]:
@@ -265,6 +305,7 @@ class PromptItem(pytest.Item):
                 for t in completion.tool_calls
             ),
             ttft_ms=completion.ttft_ms,
+            turn=call.turn,
             batch_id=completion.batch_id,
             passed=verdict.passed,
             score=verdict.score,
@@ -381,7 +422,8 @@ def _setup_problem(exc: PromptcheckError) -> str:
 def _unanswered(call: Call, judge_calls: tuple[JudgeCallRecord, ...] = ()) -> CallRecord:
     """A call that never got a verdict (an error, a dry run): what would have been sent."""
     return CallRecord(call.sample, _jsonable(call.binding), record_form(call.messages),
-                      _jsonable(call.request.params), call.request.seed, judge_calls=judge_calls)  # fmt: skip
+                      _jsonable(call.request.params), call.request.seed, judge_calls=judge_calls,
+                      turn=call.turn)  # fmt: skip
 
 
 _DETAIL_CHARS = 200

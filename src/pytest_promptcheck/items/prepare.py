@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SuiteError, SuiteProblem
+from ..errors import ConfigError, SuiteError, SuiteProblem
 from ..session import PromptSession, Registries
 from ..suites.model import Case, Suite
 from ..textutil import plain
@@ -31,6 +31,9 @@ class CasePreparer:
         self.problems: list[SuiteProblem] = []
         self.notes: list[SuiteProblem] = []  # under lint: what was not checked (user code not imported)
         self._prepared: dict[tuple[str, str], Any] = {}
+        # A multi-turn case's assertions per turn (the case's own on the last), and its tool handlers.
+        self.turn_assertions: dict[str, tuple[tuple[PreparedAssertion, ...], ...]] = {}
+        self.handlers: dict[str, Any] = {}
         self._seen: dict[tuple[Path, int, str], SuiteProblem] = {}
         project = state.project
         self.context = PrepareContext(
@@ -78,7 +81,28 @@ class CasePreparer:
                     f"unknown model {name!r} (configured: {known}); define [tool.promptcheck.model.{name}] "
                     f"or remove it from `models`",
                 )
-        return tuple(filter(None, (self._assertion(case, spec) for spec in case.assertions)))
+        own = tuple(filter(None, (self._assertion(case, spec) for spec in case.assertions)))
+        if case.turns:
+            self._turns(case, own)
+        return own
+
+    def _turns(self, case: Case, own: tuple[PreparedAssertion, ...]) -> None:
+        """Each turn's assertions, prepared like the case's; each tool handler imported (not by lint)."""
+        per_turn = [tuple(filter(None, (self._assertion(case, s) for s in t.assertions))) for t in case.turns]
+        per_turn[-1] += own
+        self.turn_assertions[case.id] = tuple(per_turn)
+        for turn in case.turns:
+            if turn.handler is None or turn.handler in self.handlers:
+                continue
+            if self.context.lint:
+                self._note(case, turn.line, f"would import {turn.handler} (tool_handler); not imported by lint")
+                continue
+            from .tool_handler import resolve_handler
+
+            try:
+                self.handlers[turn.handler] = resolve_handler(turn.handler, self.context.rootdir, self.context.policy)
+            except ConfigError as exc:
+                self._problem(case, turn.line, f"turn {turn.index}: {exc}")
 
     def _assertion(self, case: Case, spec: Any) -> PreparedAssertion | None:
         if spec.name == "<invalid>":

@@ -117,7 +117,7 @@ def _snapshot_calls(records: list[ItemRecord]) -> tuple[set[str], dict[str, str]
     for record in records:
         many = len(record.calls) > 1
         for call in record.calls:
-            key = snapshot_key(record.item, call.sample, call.binding, many)
+            key = snapshot_key(record.item, call.sample, call.binding, many, call.turn)
             checks = [a for a in call.assertions if _SNAPSHOT.match(a.name)]
             if checks or call.output is None:  # an item that errored keeps its snapshots
                 used.add(key)

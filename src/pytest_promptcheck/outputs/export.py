@@ -42,6 +42,7 @@ from .artifacts import write_json_artifact, write_lines_artifact
 from .export_choices import ExportChoices
 from .export_images import IMAGE_FORMATS, has_image_stubs, with_image_data
 from .export_rows import SOURCES, Source, balance, ordered, rehearsal_sample, sources, tag_counts
+from .export_tools import build_tool_row, first_failing_turns, needs_tool_row, weighted
 from .redact import Redactor
 
 FORMATS = ("openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo")
@@ -120,9 +121,11 @@ def export_calls(
     pool: list[tuple[Source, dict[str, Any]]] = []  # rehearsal rows to draw from
     labels: list[dict[str, Any]] = []
     for source in sources(records, chosen, side, options.choices):
-        if source.target is None:
+        record, call = source.record, source.call
+        tool_target = record.ideal_tool_call if source.kind == "failing" else None
+        if source.target is None and tool_target is None:
             if source.kind == "failing":
-                labels.append(_needs_label(source.record, source.call))
+                labels.append(_needs_label(record, call))
             elif source.kind == "variant-added":
                 result.no_target[source.kind] = result.no_target.get(source.kind, 0) + 1
             continue
@@ -130,8 +133,13 @@ def export_calls(
             why = "a preference row needs a failing output to reject"
             result.skipped[why] = result.skipped.get(why, 0) + 1
             continue
-        messages, why = _messages(list(source.call.messages), options.format, manifest, source.record.suite)
-        row, why = build_row(options.format, messages, source.target, source.call.output) if messages else (None, why)
+        messages, why = _messages(list(call.messages), options.format, manifest, record.suite)
+        if messages and needs_tool_row(messages, record.tools, tool_target):  # tools, or a conversation with them
+            row, why = build_tool_row(options.format, messages, source.target, tool_target, record.tools)
+        elif messages:
+            row, why = build_row(options.format, messages, source.target or "", call.output)
+        else:
+            row = None
         if row is None:
             result.skipped[why] = result.skipped.get(why, 0) + 1
         else:
@@ -167,6 +175,7 @@ def export_calls(
 def _choose(records: Iterable[ItemRecord], side: str, result: ExportResult) -> list[_Failing]:
     """One failing call per distinct rendered prompt, preferring the candidate, then the first failing sample."""
     failing = [(r, c) for r in records if side == "all" or r.side == side for c in r.calls if c.passed is False]
+    failing = first_failing_turns(failing)  # a conversation's target is its first failing turn's answer
     result.failing = len(failing)
     # Deterministic whatever order the reports came in (xdist): side, model, sample, then the case.
     failing.sort(key=lambda rc: (_SIDE_ORDER.get(rc[0].side or "", 2), rc[0].model, rc[1].sample, _order(rc)))
@@ -197,8 +206,8 @@ def build_row(
     rejected = [{"role": "assistant", "content": output or ""}]
     if fmt in PREFERENCE and (not output or output == ideal):
         return None, "no distinct rejected output"
-    if fmt == "openai-chat":
-        return {"messages": prompt + target}, ""
+    if fmt == "openai-chat":  # few-shot assistant turns of the prompt are not trained on
+        return {"messages": weighted(prompt) + target}, ""
     if fmt == "openai-dpo":
         return {"input": {"messages": prompt}, "preferred_output": target, "non_preferred_output": rejected}, ""
     if fmt == "trl-sft":

@@ -46,6 +46,10 @@ def format_failure(verdict: Verdict, *, header: str, verbose: bool = False, scru
         passed = len(verdict.calls) - len(failing)
         needed = math.ceil(verdict.min_pass * len(verdict.calls) - 1e-9)
         lines.append(f"{passed}/{len(verdict.calls)} calls passed; min_pass {verdict.min_pass:g} needs {needed}")
+    elif failing and failing[0].turn:  # a conversation: name the first failing turn and what failed on it
+        first = failing[0].failed()
+        what = f"{first[0].assertion.label()} failed" if first else f"score {failing[0].score:.2f}"
+        lines.append(f"{len(failing)} of {len(verdict.calls)} turns failed; first {failing[0].turn}: {what}")
     elif many:
         lines.append(f"{len(failing)} of {len(verdict.calls)} calls failed")
     shown = failing if verbose else failing[:_MAX_CALLS_SHOWN]
@@ -60,7 +64,7 @@ def _call_lines(call: CallVerdict, *, many: bool, verbose: bool, scrub: Scrub) -
     lines = []
     if many:
         bits = [f"sample {call.sample_index}"] + [f"{k}={v!r}" for k, v in call.binding.items()]
-        lines.append(f"- call ({', '.join(bits)}):")
+        lines.append(f"- {call.turn} ({', '.join(bits)}):" if call.turn else f"- call ({', '.join(bits)}):")
     if call.threshold is not None:
         lines.append(f"  score {call.score:.2f} < threshold {call.threshold:.2f}")
     weighted = call.threshold is not None or any(r.assertion.spec.weight != 1 for r in call.results)
@@ -69,7 +73,10 @@ def _call_lines(call: CallVerdict, *, many: bool, verbose: bool, scrub: Scrub) -
     if verbose:
         lines.append("  prompt:")
         for message in call.messages:
-            lines.append(f"    [{message['role']}] " + _indent(display_text(message["content"]), "      ").lstrip())
+            text = display_text(message.get("content")) + "".join(  # a conversation's history holds tool calls
+                f" → {c.get('name')}({c.get('arguments')})" for c in message.get("tool_calls") or ()
+            )
+            lines.append(f"    [{message['role']}] " + _indent(scrub(text), "      ").lstrip())
     lines.append("  output: " + _indent(clip(scrub(call.completion.output), 800), "          ").lstrip())
     if call.completion.tool_calls:  # an answer that is tool calls has little or no text
         lines.append("  tool calls: " + ", ".join(scrub(shown(c)) for c in call.completion.tool_calls[:5]))

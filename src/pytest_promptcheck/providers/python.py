@@ -10,7 +10,9 @@ with them.
 Tools: a suite's ``tools`` and ``tool_choice`` reach the function in ``params`` (under those names,
 in the suite's flat form), since it is the user's own code that decides how to use them; it answers
 calls as ``tool_calls: [{"name", "arguments" (a mapping or JSON text), "id"}]`` (``output`` may then
-be left out).
+be left out). It may also return a :class:`~.base.Completion`. In a multi-turn case (``turns:``)
+``messages`` holds the history in the neutral form: assistant messages with ``tool_calls``, then
+``tool`` messages (``tool_call_id``, ``name``, ``content``) answering them.
 """
 
 from __future__ import annotations
@@ -138,6 +140,8 @@ def _timed(function: Callable[..., Any], messages: list[dict[str, Any]], params:
 def _to_completion(result: Any, model: ModelConfig) -> Completion:
     if isinstance(result, str):
         return Completion(output=result, finish_reason="stop")
+    if isinstance(result, Completion):
+        return result
     if isinstance(result, dict) and "output" not in result and isinstance(result.get("tool_calls"), list):
         result = {**result, "output": ""}  # a reply that is only tool calls
     if isinstance(result, dict) and isinstance(result.get("output"), str):

@@ -190,7 +190,9 @@ def _unpaired_reason(base: ItemRecord | None, cand: ItemRecord | None, baseline:
 
 
 def _prompts(record: ItemRecord) -> list[tuple[int, str, str]]:
-    return sorted((c.sample, repr(sorted(c.binding.items())), repr(list(c.messages))) for c in record.calls)
+    """What both sides must have been sent alike: a conversation's later turns hold each model's own replies."""
+    first = (c for c in record.calls if c.turn is None or c.turn == 1)
+    return sorted((c.sample, repr(sorted(c.binding.items())), repr(list(c.messages))) for c in first)
 
 
 def _grouped(pairs: Iterable[Pair], keys: Any) -> dict[str, list[Pair]]:

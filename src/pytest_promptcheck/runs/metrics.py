@@ -167,8 +167,8 @@ def group_by(records: Iterable[ItemRecord], key: str) -> dict[str, list[ItemReco
 def _repeat_groups(record: ItemRecord) -> list[list[CallRecord]]:
     """The record's judged calls grouped by counterfactual binding; only groups with several samples."""
     groups: dict[str, list[CallRecord]] = defaultdict(list)
-    for call in record.judged_calls():
-        groups[_binding_key(call)].append(call)
+    for call in record.judged_calls():  # a conversation's turns are not repeats of each other
+        groups[f"{_binding_key(call)}#{call.turn}"].append(call)
     return [g for g in groups.values() if len(g) > 1]
 
 
@@ -236,10 +236,10 @@ def bias(records: list[ItemRecord]) -> Bias | None:
 def _output_changes(records: list[ItemRecord]) -> Iterator[bool]:
     """Per (item, sample): whether the outputs differ across values, the swapped values masked out."""
     for record in records:
-        by_sample: dict[int, list[CallRecord]] = defaultdict(list)
+        by_sample: dict[tuple[int, int | None], list[CallRecord]] = defaultdict(list)
         for call in record.calls:
             if call.output is not None:
-                by_sample[call.sample].append(call)
+                by_sample[(call.sample, call.turn)].append(call)
         for calls in by_sample.values():
             if len(calls) > 1:
                 yield len({_masked(c.output or "", c.binding) for c in calls}) > 1

@@ -18,7 +18,7 @@ call: the item's fields, then ``run`` and ``index``, then the call's, usage nest
      "cached": false, "passed": false, "score": 0.0,
      "assertions": [{"name": "equals 'billing'", "passed": false, "score": 0.0,
                      "reason": "...", "weight": 1.0, "details": null}],
-     "judge_calls": [], "tool_calls": [], "ttft_ms": null}
+     "judge_calls": [], "tool_calls": [], "ttft_ms": null, "turn": null}
 
 A model-graded assertion's calls to its grader are in the graded call's ``judge_calls`` (model,
 messages, params, output, usage, latency, cost, cached): counted and priced like calls.
@@ -137,6 +137,7 @@ class CallRecord:
     # "error"}; additive to record version 1 (older lines read with none).
     tool_calls: tuple[dict[str, Any], ...] = ()
     ttft_ms: float | None = None  # time to the first streamed token (streamed calls only)
+    turn: int | None = None  # a multi-turn case's turn (1-based, as in ``turns:``); additive to version 1
     batch_id: str | None = None  # the provider batch that answered it (--pc-batch); additive to version 1
 
     @property
@@ -149,7 +150,8 @@ class CallRecord:
 
     def label(self) -> str:
         """Which call of its item, e.g. ``name='Emily' · sample 1``."""
-        return " · ".join([*(f"{k}={v!r}" for k, v in self.binding.items()), f"sample {self.sample}"])
+        turn = [f"turn {self.turn}"] if self.turn is not None else []
+        return " · ".join([*(f"{k}={v!r}" for k, v in self.binding.items()), f"sample {self.sample}", *turn])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,7 +162,8 @@ class CallRecord:
             "latency_ms": self.latency_ms, "cost": self.cost, "cached": self.cached, "passed": self.passed,
             "score": self.score, "assertions": [a.to_json() for a in self.assertions],
             "judge_calls": [j.to_json() for j in self.judge_calls],
-            "tool_calls": list(self.tool_calls), "ttft_ms": self.ttft_ms, "batch_id": self.batch_id,
+            "tool_calls": list(self.tool_calls), "ttft_ms": self.ttft_ms, "turn": self.turn,
+            "batch_id": self.batch_id,
         }  # fmt: skip
 
     @classmethod
@@ -186,6 +189,7 @@ class CallRecord:
             judge_calls=tuple(JudgeCallRecord.from_json(j) for j in data.get("judge_calls") or ()),
             tool_calls=tuple(dict(t) for t in data.get("tool_calls") or ()),
             ttft_ms=data.get("ttft_ms"),
+            turn=data.get("turn"),
             batch_id=data.get("batch_id"),
         )
 
@@ -216,6 +220,9 @@ class ItemRecord:
     drift: tuple[str, ...] = ()  # what baseline and candidate differ in besides weights (the item that found it)
     # The case's vars named in [tool.promptcheck.analysis] vars (representativeness); additive to version 1.
     chosen_vars: dict[str, str] = field(default_factory=dict)
+    # The tools offered (OpenAI's flat function form) and a tool call as the export's target; additive.
+    tools: tuple[dict[str, Any], ...] = ()
+    ideal_tool_call: dict[str, Any] | None = None
     version: int = RECORD_VERSION
 
     @property
@@ -244,6 +251,7 @@ class ItemRecord:
             "error": self.error, "threshold": self.threshold, "min_pass": self.min_pass,
             "suite_metrics": self.suite_metrics, "base_url": self.base_url, "sampled": self.sampled,
             "confirmations": list(self.confirmations), "drift": list(self.drift), "chosen_vars": self.chosen_vars,
+            "tools": list(self.tools), "ideal_tool_call": self.ideal_tool_call,
         }  # fmt: skip
 
     @classmethod
@@ -278,6 +286,8 @@ class ItemRecord:
             confirmations=tuple(bool(v) for v in data.get("confirmations") or ()),
             drift=tuple(str(v) for v in data.get("drift") or ()),
             chosen_vars={str(k): str(v) for k, v in (data.get("chosen_vars") or {}).items()},
+            tools=tuple(dict(t) for t in data.get("tools") or ()),
+            ideal_tool_call=data.get("ideal_tool_call"),
             version=version,
         )
 

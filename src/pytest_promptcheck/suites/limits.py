@@ -33,6 +33,7 @@ class SuiteLimits:
     repeat: int = 1_000  # a case's repeat count (and --pc-repeat)
     counterfactual: int = 256  # values of one case's counterfactual swaps, multiplied together
     calls: int = 1_000_000  # calls one suite plans (cases x variants x models x repeats x swaps)
+    turns: int = 50  # entries of one case's `turns:` conversation (each is a call)
     tools: int = 128  # tools one call may send (`tools:` / `tools_from:`; OpenAI's own cap is 128)
 
     @classmethod

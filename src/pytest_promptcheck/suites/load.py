@@ -20,6 +20,7 @@ from .parts import part_templates
 from .render import Messages, PromptRenderer, RenderError
 from .rows import csv_rows, jsonl_rows
 from .tools import ToolReader
+from .turns import Turn, check_tool_names, parse_turns, rendered_users
 from .validate import validate_document
 from .yamlload import LineDict, LineList, line_of, load_yaml
 
@@ -95,6 +96,7 @@ class _SuiteLoader:
             self.problem(doc.line, "the suite has no cases; add a `cases:` list or `cases_from:`")
         self._fail_if_problems()
         rendered = self._render_all(variants, cases)
+        turn_texts = self._render_turns(cases)
         self._fail_if_problems()
         digest = hashlib.sha256(data)
         for dep in sorted(self.dependencies):
@@ -110,7 +112,7 @@ class _SuiteLoader:
             digest=digest.hexdigest(),
             dependencies=tuple(sorted(set(self.dependencies) | set(self.renderer.included))),
         )
-        return LoadedSuite(suite, rendered)
+        return LoadedSuite(suite, rendered, turn_texts)
 
     # -- prompts ---------------------------------------------------------------------------------
     def _variants(self, doc: LineDict) -> list[PromptVariant]:
@@ -201,7 +203,36 @@ class _SuiteLoader:
             messages=_messages(raw["messages"]) if "messages" in raw else None,
             tools=toolset.tools,
             tool_choice=toolset.tool_choice,
+            turns=self._turns(raw, case_id, source, [str(t.get("name")) for t in toolset.tools]),
+            ideal_tool_call=dict(raw["ideal_tool_call"]) if "ideal_tool_call" in raw else None,
         )
+
+    def _turns(self, raw: LineDict, case_id: str, source: Path | None, tools: list[str]) -> tuple[Turn, ...]:
+        def problem(line: int, message: str) -> None:
+            self.problem(line, message, case_id, path=source)
+
+        def assertion(item: Any, line: int) -> AssertionSpec:
+            return self._assertion(item, line, case_id)
+
+        turns = parse_turns(raw.get("turns"), _item_lines(raw.get("turns")), assertion, problem,
+                            limit=self.policy.limits.turns)  # fmt: skip
+        check_tool_names(turns, tools, problem)
+        return turns
+
+    def _render_turns(self, cases: list[Case]) -> dict[str, tuple[tuple[str | None, ...], ...]]:
+        """Each multi-turn case's user turns rendered with its vars, per counterfactual binding."""
+        out = {}
+        for case in (c for c in cases if c.turns):
+            users = tuple(MessageTemplate("user", t.user) for t in case.turns if t.user is not None)
+            variant = PromptVariant(f"{case.id} turns", users, case.line)
+            try:
+                out[case.id] = tuple(
+                    rendered_users(case.turns, self.renderer.render(variant, case.vars, b)) for b in bindings(case)
+                )
+            except RenderError as exc:
+                fix = "; define it in the case's `vars` (or `defaults.vars`)" if exc.undefined else ""
+                self.problem(case.line, f"turns: {exc}{fix}", case.id, path=case.source)
+        return out
 
     def _tool_problem(self, line: int, message: str, path: Path | None, own: bool) -> None:
         case = self._case_now[0] if self._case_now and own else None  # a suite-level mistake is no case's

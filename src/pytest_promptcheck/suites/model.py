@@ -13,6 +13,7 @@ from typing import Any
 
 from ..textutil import short
 from .parts import PartTemplate
+from .turns import Turn
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Case:
     source: Path | None = None  # the cases_from file the case came from, when not the suite itself
     # A cases_from row's own chat messages, sent as they are instead of every prompt variant.
     messages: tuple[MessageTemplate, ...] | None = None
+    turns: tuple[Turn, ...] = ()  # a multi-turn conversation after the variant's messages (suites/turns.py)
+    ideal_tool_call: dict[str, Any] | None = None  # a tool call {name, args} as the export's target
     # Tools in OpenAI's flat function form and the choice (suites/tools.py): the case's, else the suite's.
     tools: tuple[dict[str, Any], ...] = ()
     tool_choice: Any = None
@@ -115,9 +118,16 @@ class LoadedSuite:
     Rendered once at load time (and kept in the parse cache), so collection never re-renders.
     """
 
-    def __init__(self, suite: Suite, rendered: dict[tuple[str, str], tuple[Messages, ...]]) -> None:
+    def __init__(
+        self,
+        suite: Suite,
+        rendered: dict[tuple[str, str], tuple[Messages, ...]],
+        turn_texts: dict[str, tuple[tuple[str | None, ...], ...]] | None = None,
+    ) -> None:
         self.suite = suite
         self.rendered = rendered
+        # A multi-turn case's rendered user turns, per counterfactual binding (None for tool turns).
+        self.turn_texts = turn_texts or {}
 
 
 def bindings(case: Case) -> list[dict[str, Any]]:

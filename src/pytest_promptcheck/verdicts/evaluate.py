@@ -47,6 +47,7 @@ class CallVerdict:
     score: float
     passed: bool
     threshold: float | None = None
+    turn: str | None = None  # a multi-turn case's turn, as failure text names it: ``turn 2 (user)``
 
     def failed(self) -> list[CheckResult]:
         return [r for r in self.results if not r.outcome.passed]
@@ -72,6 +73,8 @@ class Verdict:
             return f"{self.item_id}: passed"
         first = failed[0].failed()
         what = first[0].assertion.label() if first else f"score {failed[0].score:.2f}"
+        if failed[0].turn:
+            return f"{self.item_id}: {failed[0].turn}: {what} failed"
         return f"{self.item_id}: {len(failed)}/{len(self.calls)} call(s) failed ({what})"
 
 
