@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 
 import pytest
 import yaml  # noqa: F401  # imported once here: pytester's in-process runs must not reload libyaml's classes
+
+# numpy refuses a second import in one process ("cannot load module more than once"), and pytester's
+# in-process runs drop the modules they imported: a test that imports numpy (datasets, TRL) after a
+# run that first imported it would fail. Imported once here, it stays.
+with contextlib.suppress(ImportError):
+    import numpy  # noqa: F401
 
 pytest_plugins = ["pytester", "server_fixtures", "model_fixtures"]
 
@@ -67,3 +74,20 @@ def project(pytester: pytest.Pytester) -> PromptProject:
     proj = PromptProject(pytester)
     proj.config()
     return proj
+
+
+@pytest.fixture(scope="session")
+def trl_libs() -> tuple[object, object]:
+    """``datasets`` and ``trl``, imported once per process before any test's pytester snapshot.
+
+    pytester drops at teardown every module a test imported; datasets (pyarrow extension types) and
+    torch (its C extension) cannot be imported a second time in one process. A session fixture is
+    set up before the function-scoped pytester, so these imports (torch and the tokenizer classes
+    of transformers included) outlive every test.
+    """
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    _ = transformers.AutoTokenizer, transformers.PreTrainedTokenizerFast  # resolve the lazy modules now
+    trl = pytest.importorskip("trl")
+    import trl.data_utils  # noqa: F401
+    return pytest.importorskip("datasets"), trl

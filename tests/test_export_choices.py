@@ -214,11 +214,12 @@ def test_bad_choices_name_the_key_and_the_fix(pytester: pytest.Pytester, project
     )
 
 
-def test_rows_load_in_datasets_and_trl(pytester: pytest.Pytester, project: PromptProject) -> None:
+def test_rows_load_in_datasets_and_trl(
+    pytester: pytest.Pytester, project: PromptProject, trl_libs: tuple[Any, Any]
+) -> None:
     """trl-sft and trl-dpo files with every choice load with datasets.load_dataset('json') as TRL's
     conversational prompt-completion and preference rows; the model's chat template renders them."""
-    datasets = pytest.importorskip("datasets")
-    trl = pytest.importorskip("trl")
+    datasets, trl = trl_libs
     transformers = pytest.importorskip("transformers")
     setup_project(project)
     flags = ["--pc-export-variants", "all", "--pc-export-rehearsal", "0.2", "--pc-export-target", "ideal-or-passing"]

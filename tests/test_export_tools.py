@@ -158,7 +158,7 @@ def test_conversation_exports_the_whole_history_to_its_first_failing_turn(
     assert row["messages"][-1] == {"role": "assistant", "content": "It is 20 degrees in Paris."}
 
 
-def test_tool_rows_load_in_trl(pytester: pytest.Pytester, agent: PromptProject) -> None:
+def test_tool_rows_load_in_trl(pytester: pytest.Pytester, agent: PromptProject, trl_libs: tuple[Any, Any]) -> None:
     """trl-sft rows of both cases load as one dataset and pass TRL's conversational checks and template step."""
     pytester.runpytest("--pc-export", "out/trl.jsonl", "--pc-export-format", "trl-sft").assert_outcomes(failed=2)
     path = pytester.path / "out" / "trl.jsonl"
