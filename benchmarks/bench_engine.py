@@ -313,7 +313,7 @@ def _table(rounds: list[dict[str, dict[str, float]]], n: int, args: argparse.Nam
     print(f"| | calls/s at 0 ms, C={args.fast_concurrency} | client CPU per call | server CPU per call "
           f"| span at {args.latency * 1000:.0f} ms, C={args.concurrency} (ideal {ideal:.2f} s) |")  # fmt: skip
     print("|---|---|---|---|---|")
-    rows = [("bare", "bare AsyncOpenAI + semaphore"), ("plugin", "pytest-promptcheck (lean HTTP path)")]
+    rows = [("bare", "bare AsyncOpenAI + semaphore"), ("plugin", "pytest-promptcheck (lean path, aiohttp)")]
     rows += [("plugin-sdk", 'pytest-promptcheck, options.http = "sdk"')] if args.sdk_row else []
     for who, label in rows:
         print(f"| {label} | {each(who, 'calls_s', '{:.0f}')} ({med(who, 'calls_s'):.0f}) "

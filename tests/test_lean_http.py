@@ -8,8 +8,10 @@ out of both paths as the same ProviderError: message, status, retryable, connect
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,6 +135,16 @@ def test_connections_are_kept_alive(llm_server: LLMServer) -> None:
     assert all(_lean(r) for r in llm_server.requests)
 
 
+def test_closing_the_provider_closes_its_connections(llm_server: LLMServer) -> None:
+    """aclose closes the HTTP session: nothing is left open for the interpreter to complain about."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = asyncio.run(_calls(_provider(llm_server.base_url), count=2))
+        gc.collect()
+    assert [r.output for r in results] == ["hi"] * 2
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+
+
 # -- every fault: the same error from both paths ----------------------------------------------------------
 
 _FAULTS: list[tuple[str, dict[str, Any]]] = [
@@ -206,6 +218,7 @@ def test_engine_retries_lean_faults_as_it_retries_sdk_ones(pytester: pytest.Pyte
 
 
 # -- other HTTP framings (servers other than the tests' one) ---------------------------------------------------
+# aiohttp owns the framing; these check what a user sees: each framing a server may choose is answered.
 
 
 class RawServer:
