@@ -89,5 +89,6 @@ def trl_libs() -> tuple[object, object]:
     transformers = pytest.importorskip("transformers")
     _ = transformers.AutoTokenizer, transformers.PreTrainedTokenizerFast  # resolve the lazy modules now
     trl = pytest.importorskip("trl")
-    import trl.data_utils  # noqa: F401
+    pytest.importorskip("trl.data_utils")
+
     return pytest.importorskip("datasets"), trl

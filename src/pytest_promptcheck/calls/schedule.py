@@ -53,6 +53,8 @@ class PromptItem(Protocol):
 class ScheduledItem:
     planned: list[Call]
     futures: list[concurrent.futures.Future[Completion]]
+    undone: int = 0  # futures whose done-callback has not run yet
+    counted: bool = True  # still in its model's count of calls under way (until its item takes it)
 
 
 class CallScheduler:
@@ -69,9 +71,12 @@ class CallScheduler:
         self._next = 0
         self._submitted: dict[str, ScheduledItem] = {}
         self._outstanding: Counter[str] = Counter()  # submitted, not yet taken by their item, per model
-        self._ahead: dict[str, dict[str, ScheduledItem]] = {}  # per model: submitted, not yet taken, by node id
         self._lock = threading.Lock()
         self._windows: dict[str, int] = {}
+        # Calls under way per model, kept by done-callbacks (from the engine's thread) instead of
+        # scanning every future of the window on each top-up (6% of a 1,000-call run's CPU).
+        self._under_way_count: Counter[str] = Counter()
+        self._count_lock = threading.Lock()  # never held while taking ``_lock``
 
     def upcoming(self, items: Iterable[PromptItem]) -> None:
         """Items that will run, in run order (appended after those already known), and start their calls."""
@@ -87,7 +92,10 @@ class CallScheduler:
         with self._lock:
             scheduled = self._submitted.get(item.nodeid) or self._submit(item)
             self._outstanding[item.model.name] -= len(scheduled.futures)
-            self._ahead.get(item.model.name, {}).pop(item.nodeid, None)
+            with self._count_lock:
+                if scheduled.counted:
+                    scheduled.counted = False
+                    self._under_way_count[item.model.name] -= scheduled.undone
             self._top_up()
             return scheduled
 
@@ -103,7 +111,22 @@ class CallScheduler:
         return [future.result() for future in scheduled.futures]
 
     def _under_way(self, model: str) -> int:
-        return sum(not f.done() for s in self._ahead.get(model, {}).values() for f in s.futures)
+        return self._under_way_count[model]
+
+    def _count(self, scheduled: ScheduledItem, model: str) -> None:
+        """Count the item's calls as under way until each one is done (or its item takes them)."""
+
+        def done(_: concurrent.futures.Future[Completion]) -> None:
+            with self._count_lock:
+                scheduled.undone -= 1
+                if scheduled.counted:
+                    self._under_way_count[model] -= 1
+
+        with self._count_lock:
+            scheduled.undone = len(scheduled.futures)
+            self._under_way_count[model] += scheduled.undone
+        for future in scheduled.futures:
+            future.add_done_callback(done)  # runs at once for a future already answered (cache, replay)
 
     def _window(self, item: PromptItem) -> int:
         window = self._windows.get(item.model.name)
@@ -137,5 +160,5 @@ class CallScheduler:
             futures = [self.engine.submit(item.model, factory, call.request) for call in planned]
         scheduled = self._submitted[item.nodeid] = ScheduledItem(planned, futures)
         self._outstanding[item.model.name] += len(futures)
-        self._ahead.setdefault(item.model.name, {})[item.nodeid] = scheduled
+        self._count(scheduled, item.model.name)
         return scheduled

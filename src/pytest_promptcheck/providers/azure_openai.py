@@ -27,8 +27,8 @@ from .. import config_clouds
 from ..config import ModelConfig
 from ..errors import ConfigError, MissingDependencyError
 from ._cloud import option
-from ._sdk import api_key, post_json, server_words
-from .base import Completion, ModelRequest, ProviderContext
+from ._sdk import api_key
+from .base import ProviderContext
 from .openai import OpenAIProvider
 
 DEFAULT_KEY_ENV = "AZURE_OPENAI_API_KEY"
@@ -55,6 +55,8 @@ class AzureOpenAIProvider(OpenAIProvider):
         self.deployment, self.api_version = deployment, api_version
         self._timeout = float(model.timeout or context.project.timeout)
         self._model_id = self.deployment  # the body's `model`: Azure routes by the path, but the field is required
+        self._api = "chat"  # the inherited complete(): Chat Completions, streamed when params ask for it
+        self._lean = None  # always the SDK: Azure is https, with its own auth headers
         self.client = openai.AsyncAzureOpenAI(
             azure_endpoint=self.endpoint,
             azure_deployment=self.deployment,
@@ -63,14 +65,6 @@ class AzureOpenAIProvider(OpenAIProvider):
             timeout=self._timeout,
             **_credentials(model),
         )
-
-    async def complete(self, request: ModelRequest) -> Completion:
-        response = await post_json(
-            self._openai, self.client, "/chat/completions", self._body(request),
-            timeout=request.timeout, client_timeout=self._timeout,
-            provider=self.name, model=self.model.name, server_words=server_words,
-        )  # fmt: skip
-        return self._completion(response)
 
     def identity(self) -> dict[str, str]:
         """What the response cache keys on: the resource, the deployment and the API version."""
