@@ -74,12 +74,15 @@ def _seen(error: object) -> tuple[object, ...]:
 
 
 def test_plain_http_takes_the_lean_path_and_the_rest_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """http://host → lean; options.http = "sdk", https, the official API, a proxied host → the SDK."""
+    """http://host → lean; options.http = "sdk", https, the official API, credentials in the URL, a
+    proxied host → the SDK."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     assert _provider("http://127.0.0.1:9/v1")._lean is not None
     assert _provider("http://127.0.0.1:9/v1", http="sdk")._lean is None
     assert _provider("https://vllm.example.test/v1")._lean is None
     assert _provider(None)._lean is None
+    assert _provider("http://user:secret@127.0.0.1:9/v1")._lean is None  # httpx's Basic auth from the URL
+    assert _provider("http://user:secret@127.0.0.1:9/v1", http="lean")._lean is None
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.test:3128")
     assert _provider("http://gpu-box.example.test:8000/v1")._lean is None  # the SDK honours the proxy
     assert _provider("http://gpu-box.example.test:8000/v1", http="lean")._lean is not None

@@ -47,6 +47,8 @@ def wanted(option: Any, base_url: str | None, model: str) -> bool:
     url = urlsplit(base_url)
     if url.scheme != "http" or not url.hostname:
         return False  # https keeps the SDK's TLS and certificate handling
+    if url.username or url.password:
+        return False  # credentials in the URL: httpx sends them as Basic auth; the SDK path keeps that
     proxies = urllib.request.getproxies()
     proxied = ("http" in proxies or "all" in proxies) and not urllib.request.proxy_bypass(url.hostname)
     return choice == "lean" or not proxied
