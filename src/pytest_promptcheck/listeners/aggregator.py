@@ -79,8 +79,9 @@ class RunAggregator:
         from ..runs.feedback_summary import read_feedback
 
         option = self.config.option
-        target = export_choices(option, self.project.export).target  # the flag, else [tool.promptcheck.export]
-        export = PlanExport(option.pc_export_side, option.pc_export_split, target)
+        chosen = export_choices(option, self.project.export)  # each flag, else [tool.promptcheck.export]
+        export = PlanExport(option.pc_export_side, option.pc_export_split, chosen.target, chosen.variants,
+                            chosen.rehearsal, chosen.balance)  # seed: the run's, as the export's  # fmt: skip
         pairs = summary.comparison.pairs if summary.comparison else None
         return build_analysis(records, self.project, export, read_feedback(self.project.root), pairs)
 

@@ -36,6 +36,6 @@ def build_analysis(
     failures = analyze(records, project.baseline, project.candidate, examples=settings.examples, pairs=pairs)
     has_candidate = bool(project.candidate) and any(r.side == "candidate" for r in records)
     data = plan(records, failures, export or PlanExport(), settings, alpha=project.gate.alpha,
-                has_candidate=has_candidate)  # fmt: skip
+                has_candidate=has_candidate, seed=project.seed)  # fmt: skip
     shares = compare_shares(records, data.rows, data.train(), feedback, settings.vars, factor=settings.share_factor)
     return RunAnalysis(failures, data, shares)
