@@ -300,3 +300,24 @@ def test_the_plan_counts_the_rows_the_export_writes(
         "0 need a label"
     )
     assert (len(train), len(set(train)), len(val), len(set(val))) == (5, 3, 2, 1)  # the files: the same numbers
+
+
+def test_the_plan_follows_the_formats_rules(
+    pytester: pytest.Pytester, project: PromptProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A preference format makes no row of a variant-added prompt (nothing failed there to reject): the
+    plan of the run (--pc-export-format) and `promptcheck plan --format` count without it, as the export."""
+    setup_project(project)
+    flags = ["--pc-export-format", "trl-dpo", "--pc-export-variants", "all"]
+    pytester.runpytest("--pc-export", "out/d.jsonl", *flags, "--pc-report", "json:r.json", "--pc-record")
+    manifest = manifest_of(pytester.path / "out" / "d.jsonl")
+    assert manifest["counts"]["skipped"] == {"a preference row needs a failing output to reject": 1}
+    plan = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["analysis"]["plan"]
+    assert plan["export"]["rows"] == manifest["counts"]["train"] == 7
+    assert plan["export"]["sources"]["variant_added"] == 0
+    runs = ["--runs", str(pytester.path / ".promptcheck" / "runs")]
+    capsys.readouterr()
+    assert main([*runs, "plan", "latest", "--json", "--variants", "all", "--format", "trl-dpo"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["export"]["rows"] == 7
+    assert main([*runs, "plan", "latest", "--json", "--variants", "all"]) == 0  # openai-chat keeps it
+    assert json.loads(capsys.readouterr().out)["plan"]["export"]["rows"] == 8

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from .. import config_values as check
 from ..errors import ConfigError
+from ..outputs.export import FORMATS, plan_rows
 from ..outputs.export_choices import BALANCES, TARGETS, VARIANTS, rehearsal_share
 from ..runs.analysis import RunAnalysis
 from ..runs.data_plan import PlanExport
@@ -40,6 +42,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--split", type=float, metavar="FRACTION", help="the export's train share (as --pc-export-split)"
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="openai-chat", help="the export format (default openai-chat)"
     )
     parser.add_argument("--target", choices=TARGETS, help="the export target (default: the config's, else ideal)")
     parser.add_argument("--variants", choices=VARIANTS, help="failing or all prompt variants (as --pc-export-variants)")
@@ -68,7 +73,9 @@ def load(args: argparse.Namespace, command: str) -> RunAnalysis | None:
         c = configured_choices(manifest, folder).merged(given, where=lambda key: f"--{key}")
         seed = args.seed if args.seed is not None else int(manifest.get("seed") or 0)
         export = PlanExport(args.side, args.split, c.target, c.variants, c.rehearsal, c.balance, seed)
-        return run_analysis(records, project, export)
+        return run_analysis(
+            records, project, export, build=plan_rows(args.format, Path(str(manifest.get("rootdir") or folder)))
+        )
     except (FileNotFoundError, ValueError, OSError, ConfigError) as exc:
         print(f"promptcheck {command}: {exc}", file=sys.stderr)
         return None

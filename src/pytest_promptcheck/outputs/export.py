@@ -29,7 +29,7 @@ warnings, never errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,26 +115,13 @@ def export_calls(
 
     def build(source: Source) -> dict[str, Any] | None:
         """The source's row in the format, or None after counting why there is none."""
-        record, call = source.record, source.call
-        tool_target = record.ideal_tool_call if source.kind == "failing" else None
-        if not has_target(source):
+        row, why = source_row(source, options.format, manifest)
+        if row is None and why == NO_TARGET:
             if source.kind == "failing":
-                labels.append(_needs_label(record, call))
+                labels.append(_needs_label(source.record, source.call))
             elif source.kind == "variant-added":
                 result.no_target[source.kind] = result.no_target.get(source.kind, 0) + 1
-            return None
-        if options.format in PREFERENCE and source.kind != "failing":
-            why = "a preference row needs a failing output to reject"
-            result.skipped[why] = result.skipped.get(why, 0) + 1
-            return None
-        messages, why = _messages(list(call.messages), options.format, manifest, record.suite)
-        if messages and needs_tool_row(messages, record.tools, tool_target):  # tools, or a conversation with them
-            row, why = build_tool_row(options.format, messages, source.target, tool_target, record.tools)
-        elif messages:
-            row, why = build_row(options.format, messages, source.target or "", call.output)
-        else:
-            row = None
-        if row is None:
+        elif row is None:
             result.skipped[why] = result.skipped.get(why, 0) + 1
         return row
 
@@ -158,6 +145,34 @@ def export_calls(
     result.warnings += _warnings(options.format, result, manifest)
     result.files.append(_write_manifest(export_manifest_path(out), result, manifest, options, seed, redactor))
     return result
+
+
+NO_TARGET = "no target"
+
+
+def source_row(source: Source, fmt: str, manifest: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The row of one source in ``fmt``, or (None, why not: ``NO_TARGET``, or the format's rule it breaks)."""
+    record, call = source.record, source.call
+    tool_target = record.ideal_tool_call if source.kind == "failing" else None
+    if not has_target(source):
+        return None, NO_TARGET
+    if fmt in PREFERENCE and source.kind != "failing":
+        return None, "a preference row needs a failing output to reject"
+    messages, why = _messages(list(call.messages), fmt, manifest, record.suite)
+    if messages and needs_tool_row(messages, record.tools, tool_target):  # tools, or a conversation with them
+        return build_tool_row(fmt, messages, source.target, tool_target, record.tools)
+    if messages:
+        return build_row(fmt, messages, source.target or "", call.output)
+    return None, why
+
+
+def plan_rows(fmt: str, rootdir: Path) -> Callable[[Source], object | None]:
+    """The data plan's row builder for ``fmt`` (:func:`..runs.data_plan.plan`): the export's rows, so its
+    rules (preference rows, images, prompts that end with an assistant turn) count in the plan too."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    manifest = {"rootdir": rootdir.as_posix()}
+    return lambda source: source_row(source, fmt, manifest)[0]
 
 
 # -- formats ----------------------------------------------------------------------------------------

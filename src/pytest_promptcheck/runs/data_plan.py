@@ -3,8 +3,9 @@
 The plan counts with the export's own selection (:func:`.export_selection.select`: sources, the
 targets, ``variants``, ``balance``, the split by case and the ``rehearsal`` draw, all with the
 export seed), so its training rows are the rows ``promptcheck export`` with the same choices
-writes to the training file (a format's own rules aside: a preference format keeps failing rows
-only, a text-only format skips image prompts, a prompt that ends with an assistant turn has no row).
+writes to the training file: with the export format's row builder (``build``, which the aggregator
+and ``promptcheck plan`` pass) its rules count too (a preference format keeps failing rows only, a
+text-only format skips image prompts, a prompt that ends with an assistant turn has no row).
 
 Per weakness (:mod:`.weaknesses`), on the exported side (``--pc-export-side``):
 
@@ -37,7 +38,7 @@ seed; the plan draws the same cases, so its counts are exact, not expected value
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from ..analysis_config import AnalysisConfig
@@ -150,15 +151,18 @@ class DataPlan:
 
 def plan(
     records: Iterable[ItemRecord], analysis: FailureAnalysis, export: PlanExport, settings: AnalysisConfig,
-    *, alpha: float, has_candidate: bool, seed: int = 0,
+    *, alpha: float, has_candidate: bool, seed: int = 0, build: Callable[[Source], object | None] | None = None,
 ) -> DataPlan:  # fmt: skip
-    """The plan for one run's records and its failure analysis; ``seed``: the run's (``export.seed`` wins)."""
+    """The plan for one run's records and its failure analysis; ``seed``: the run's (``export.seed`` wins).
+
+    ``build``: the export's row builder for its format (``outputs.export.plan_rows``: None where the
+    format makes no row of a source); without it a source with a target is a row."""
     records = sorted(records, key=lambda r: r.item)
     side = export.side or ("candidate" if has_candidate else "all")
     seed = export.seed if export.seed is not None else seed
     export = replace(export, side=side, seed=seed)
     rows = _rows(records, side)
-    chosen = select(records, side, export, split=export.split, seed=seed, build=_kept)
+    chosen = select(records, side, export, split=export.split, seed=seed, build=build or _kept)
     training = tuple(s for s, _ in chosen.train)
     needs = sum(s.kind == "failing" for s in chosen.dropped)
     index = _Index(records, rows, list(analysis.pairs), training)
