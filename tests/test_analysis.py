@@ -77,7 +77,10 @@ def test_plan_counts_and_the_memorisation_trap(pytester: pytest.Pytester) -> Non
     analysis = report(pytester)
     plan = analysis["plan"]
     assert (plan["side"], plan["target"], plan["split"]) == ("candidate", "ideal", None)
-    assert plan["export"] == {"rows": 2, "cases": 2, "ideal": 2, "passing": 1, "needs_label": 1}
+    assert plan["export"] == {
+        "rows": 2, "cases": 2, "validation": 0, "validation_cases": 0,
+        "sources": {"failing": 2, "variant_added": 0, "rehearsal": 0}, "ideal": 2, "passing": 1, "needs_label": 1,
+    }  # fmt: skip
     account = planned(analysis, "tag", "account")
     assert (account["failing_cases"], account["ideal_rows"], account["train_rows"], account["suite_cases"]) == (
         2, 2, 2, 2,

@@ -70,10 +70,11 @@ def test_plan_options_and_json(pytester: pytest.Pytester, recorded: Path, capsys
     assert "tag password" in data["plan"]["traps"]  # its only failing case is now trained on
     assert run_cli(pytester, "plan", "latest", "--json", "--split", "0.5") == 0
     assert json.loads(capsys.readouterr().out)["plan"]["traps"] == []
-    assert run_cli(pytester, "plan", "latest", "--split", "0.9") == 0  # 2 trained cases: 0.2 expected held out
+    assert run_cli(pytester, "plan", "latest", "--split", "0.9") == 0  # 2 rows: round(0.1 × 2) = 0 to validation
     assert (
-        "  memorisation trap: tag account: all 2 failing cases would be training data but for the split 0.9 "
-        "(by case: about 0.2 held out), too few for the gate to see a gain; add cases first (promptcheck add)"
+        "  memorisation trap: tag account: all 2 failing cases would be training data even with the split 0.9 "
+        "(whole cases drawn with seed 0: 0 failing cases held out), so the gate cannot see a gain; add cases first "
+        "(promptcheck add)"
     ) in capsys.readouterr().out.splitlines()
     assert run_cli(pytester, "analyze", "latest", "--json") == 0
     failures = json.loads(capsys.readouterr().out)

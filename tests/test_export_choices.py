@@ -237,3 +237,87 @@ def test_rows_load_in_datasets_and_trl(
             assert rendered["prompt"] and all(rendered[c] for c in columns[1:])
     assert manifest_of(pytester.path / "dpo.jsonl")["rows"]["sources"] == {
         "failing": 9, "variant_added": 0, "rehearsal": 0}  # fmt: skip
+
+
+TAGS = {"refund one": "billing", "refund two": "billing", "refund three": "billing", "ship it": "shipping",
+        "refund later": "account", "FINE one": "misc", "FINE two": "misc", "FINE three": "misc"}  # fmt: skip
+FAILING = {"refund one", "refund two", "refund three", "ship it", "refund later"}  # on the candidate
+CHOICES = ["--variants", "all", "--rehearsal", "0.2", "--balance", "tag", "--split", "0.6"]
+
+
+def test_the_plan_counts_the_rows_the_export_writes(
+    pytester: pytest.Pytester, project: PromptProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """variants = all + rehearsal + balance = tag + a split: the plan (the run's report, and `promptcheck plan`
+    with the same choices from flags or from [tool.promptcheck.export]) counts the training and validation
+    rows, their sources, the cases held out and the export's shares exactly as the written files have them.
+
+    billing has 6 rows (r1-r3, both variants), shipping 2 (g1 guided + its terse, variant-added): balance
+    caps billing at the median, 4 (a billing case it drops is held out); the split sends whole cases to
+    validation; the rehearsal row of a passing misc case goes to training, so that case is not held out."""
+    setup_project(project)
+    flags = [f"--pc-export-{flag[2:]}" if flag.startswith("--") else flag for flag in CHOICES]
+    pytester.runpytest("--pc-export", "out/p.jsonl", *flags, "--pc-report", "json:r.json", "--pc-record")
+    out = pytester.path / "out" / "p.jsonl"
+    manifest = manifest_of(out)
+    train = [t.removeprefix("Ticket: ") for t in user_texts(read_jsonl(out))]
+    val = [t.removeprefix("Ticket: ") for t in user_texts(read_jsonl(out.with_name("p.val.jsonl")))]
+    sources = manifest["rows"]["sources"]
+    # Every choice had an effect: rows of each source, a validation file, billing capped.
+    assert all(sources.values()) and manifest["counts"]["validation"]
+    assert manifest["rows"]["tags"]["billing"] == {"before": 6, "after": 4}
+
+    def check(analysis: dict[str, Any]) -> None:
+        plan, rep = analysis["plan"], analysis["representativeness"]
+        assert plan["export"]["rows"] == len(train) == manifest["counts"]["train"]
+        assert rep["export_rows"] == len(train)
+        assert plan["export"]["validation"] == len(val) == manifest["counts"]["validation"]
+        assert plan["export"]["sources"] == sources
+        assert (plan["export"]["cases"], plan["export"]["validation_cases"]) == (len(set(train)), len(set(val)))
+        for tag in ("billing", "shipping", "misc"):
+            suite = {x for x, t in TAGS.items() if t == tag}
+            planned = next((w for w in plan["weaknesses"] if (w["kind"], w["key"]) == ("tag", tag)), None)
+            if planned is not None:  # misc never fails: no weakness, but its share below
+                assert planned["held_out"] == len(suite - set(train))
+                # billing: a case balance dropped is held out too, as a case in the validation file
+                assert planned["held_out_failing"] == len((suite & FAILING) - set(train))
+                assert planned["train_rows"] == sum(TAGS[t] == tag for t in train)
+            share = next(s for s in rep["shares"] if (s["group"], s["value"]) == ("tag", tag))
+            assert share["export"] == sum(TAGS[t] == tag for t in train)
+
+    check(json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["analysis"])
+    runs = ["--runs", str(pytester.path / ".promptcheck" / "runs")]
+    capsys.readouterr()
+    assert main([*runs, "plan", "latest", "--json", *CHOICES]) == 0
+    check(json.loads(capsys.readouterr().out))
+    setup_project(project, '[tool.promptcheck.export]\nvariants = "all"\nrehearsal = 0.2\nbalance = "tag"\n')
+    assert main([*runs, "plan", "latest", "--json", "--split", "0.6"]) == 0  # the rest from the config table
+    check(json.loads(capsys.readouterr().out))
+    assert main([*runs, "plan", "latest", *CHOICES]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "export (side candidate, target ideal, variants all, rehearsal 0.2, balance tag, split 0.6 by case, seed 3): "
+        "5 training rows from 3 cases (3 failing, 1 variant-added, 1 rehearsal); 2 validation rows from 1 cases; "
+        "0 need a label"
+    )
+    assert (len(train), len(set(train)), len(val), len(set(val))) == (5, 3, 2, 1)  # the files: the same numbers
+
+
+def test_the_plan_follows_the_formats_rules(
+    pytester: pytest.Pytester, project: PromptProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A preference format makes no row of a variant-added prompt (nothing failed there to reject): the
+    plan of the run (--pc-export-format) and `promptcheck plan --format` count without it, as the export."""
+    setup_project(project)
+    flags = ["--pc-export-format", "trl-dpo", "--pc-export-variants", "all"]
+    pytester.runpytest("--pc-export", "out/d.jsonl", *flags, "--pc-report", "json:r.json", "--pc-record")
+    manifest = manifest_of(pytester.path / "out" / "d.jsonl")
+    assert manifest["counts"]["skipped"] == {"a preference row needs a failing output to reject": 1}
+    plan = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["analysis"]["plan"]
+    assert plan["export"]["rows"] == manifest["counts"]["train"] == 7
+    assert plan["export"]["sources"]["variant_added"] == 0
+    runs = ["--runs", str(pytester.path / ".promptcheck" / "runs")]
+    capsys.readouterr()
+    assert main([*runs, "plan", "latest", "--json", "--variants", "all", "--format", "trl-dpo"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["export"]["rows"] == 7
+    assert main([*runs, "plan", "latest", "--json", "--variants", "all"]) == 0  # openai-chat keeps it
+    assert json.loads(capsys.readouterr().out)["plan"]["export"]["rows"] == 8

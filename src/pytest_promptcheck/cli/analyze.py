@@ -10,12 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
+from .. import config_values as check
 from ..errors import ConfigError
+from ..outputs.export import FORMATS, plan_rows
+from ..outputs.export_choices import BALANCES, TARGETS, VARIANTS, rehearsal_share
 from ..runs.analysis import RunAnalysis
-from ..runs.data_plan import TARGETS, PlanExport
-from ..runs.folder import read_run_records, resolve_run
+from ..runs.data_plan import PlanExport
+from ..runs.folder import read_manifest, read_run_records, resolve_run
+from .export import configured_choices
 from .paths import runs_dir
 from .report import run_analysis, run_project
 
@@ -38,7 +43,17 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split", type=float, metavar="FRACTION", help="the export's train share (as --pc-export-split)"
     )
-    parser.add_argument("--target", choices=TARGETS, default="ideal", help="the export target (default ideal)")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="openai-chat", help="the export format (default openai-chat)"
+    )
+    parser.add_argument("--target", choices=TARGETS, help="the export target (default: the config's, else ideal)")
+    parser.add_argument("--variants", choices=VARIANTS, help="failing or all prompt variants (as --pc-export-variants)")
+    parser.add_argument(
+        "--rehearsal", metavar="F", type=check.option_type("--rehearsal", rehearsal_share),
+        help="share of the training file from passing cases (as --pc-export-rehearsal)",
+    )  # fmt: skip
+    parser.add_argument("--balance", choices=BALANCES, help="none or tag (as --pc-export-balance)")
+    parser.add_argument("--seed", type=int, help="the seed of the split and the samples (default: the run's)")
 
 
 def load(args: argparse.Namespace, command: str) -> RunAnalysis | None:
@@ -52,7 +67,15 @@ def load(args: argparse.Namespace, command: str) -> RunAnalysis | None:
         if not records:
             raise ValueError(f"{folder}: no results to analyse (the run made no model calls)")
         project = run_project(folder)
-        return run_analysis(records, project, PlanExport(args.side, args.split, args.target))
+        manifest = read_manifest(folder)
+        given = {"target": args.target, "variants": args.variants, "rehearsal": args.rehearsal, "balance": args.balance}
+        # As `promptcheck export RUN` chooses: each flag, else the project's [tool.promptcheck.export].
+        c = configured_choices(manifest, folder).merged(given, where=lambda key: f"--{key}")
+        seed = args.seed if args.seed is not None else int(manifest.get("seed") or 0)
+        export = PlanExport(args.side, args.split, c.target, c.variants, c.rehearsal, c.balance, seed)
+        return run_analysis(
+            records, project, export, build=plan_rows(args.format, Path(str(manifest.get("rootdir") or folder)))
+        )
     except (FileNotFoundError, ValueError, OSError, ConfigError) as exc:
         print(f"promptcheck {command}: {exc}", file=sys.stderr)
         return None

@@ -55,7 +55,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         manifest = read_manifest(folder)
         given = {"target": args.target, "variants": args.variants, "rehearsal": args.rehearsal, "balance": args.balance}
-        choices = _configured(manifest, folder).merged(given, where=lambda key: f"--{key}")
+        choices = configured_choices(manifest, folder).merged(given, where=lambda key: f"--{key}")
         result = export_calls(
             read_run_records(folder),
             manifest,
@@ -71,7 +71,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configured(manifest: dict[str, Any], folder: Path) -> ExportChoices:
+def configured_choices(manifest: dict[str, Any], folder: Path) -> ExportChoices:
     """``[tool.promptcheck.export]`` of the project the run belongs to (none found: the defaults).
 
     Only that table is read, so a problem elsewhere in the config (a model's unset variable) does

@@ -1,8 +1,10 @@
 """``promptcheck plan RUN``: the data plan of a run: what to export per weakness, and what the gate can show.
 
 Per weakness: failing cases, rows with an ``ideal``, rows a passing model could label, rows that need
-a person, what the export trains on with the given choices (``--side``, ``--split``, ``--target``),
-the held-out cases and the cases needed to detect a gain at the next gate; the memorisation traps;
+a person, what the export trains on with the given choices (``--side``, ``--split``, ``--target``,
+``--variants``, ``--rehearsal``, ``--balance``, ``--seed``; the project's ``[tool.promptcheck.export]``
+and the run's seed where not given, as ``promptcheck export`` has them: the plan counts the rows that
+export writes), the held-out cases and the cases needed to detect a gain at the next gate; the memorisation traps;
 then representativeness (suite, export, feedback). ``--json``: the report's ``analysis.plan`` and
 ``analysis.representativeness``.
 """

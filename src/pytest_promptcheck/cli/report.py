@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,6 +23,7 @@ from ..outputs.rows import Progress
 from ..runs.analysis import RunAnalysis, build_analysis
 from ..runs.compare import Pair
 from ..runs.data_plan import PlanExport
+from ..runs.export_selection import Source
 from ..runs.feedback_summary import read_feedback
 from ..runs.folder import RESULTS, read_manifest, read_run_records, resolve_run
 from ..runs.record import ItemRecord
@@ -100,10 +101,10 @@ def load_run(folder: Path) -> tuple[RunSummary, list[ItemRecord]]:
 
 def run_analysis(
     records: list[ItemRecord], project: ProjectConfig, export: PlanExport | None = None, *,
-    pairs: Iterable[Pair] | None = None,
+    pairs: Iterable[Pair] | None = None, build: Callable[[Source], object | None] | None = None,
 ) -> RunAnalysis:  # fmt: skip
     """The run's weaknesses and data plan, with the feedback summaries of its project."""
-    return build_analysis(records, project, export, read_feedback(project.root), pairs)
+    return build_analysis(records, project, export, read_feedback(project.root), pairs, build)
 
 
 def run_project(folder: Path) -> ProjectConfig:

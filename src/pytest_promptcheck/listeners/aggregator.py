@@ -74,15 +74,18 @@ class RunAggregator:
     def _analysis(self, records: list[ItemRecord], summary: RunSummary) -> RunAnalysis:
         """Weaknesses and the data plan for the export options of this run (the plan's default ones without)."""
         from ..export_options import export_choices
+        from ..outputs.export import plan_rows
         from ..runs.analysis import build_analysis
         from ..runs.data_plan import PlanExport
         from ..runs.feedback_summary import read_feedback
 
         option = self.config.option
-        target = export_choices(option, self.project.export).target  # the flag, else [tool.promptcheck.export]
-        export = PlanExport(option.pc_export_side, option.pc_export_split, target)
+        chosen = export_choices(option, self.project.export)  # each flag, else [tool.promptcheck.export]
+        export = PlanExport(option.pc_export_side, option.pc_export_split, chosen.target, chosen.variants,
+                            chosen.rehearsal, chosen.balance)  # seed: the run's, as the export's  # fmt: skip
         pairs = summary.comparison.pairs if summary.comparison else None
-        return build_analysis(records, self.project, export, read_feedback(self.project.root), pairs)
+        rows = plan_rows(option.pc_export_format, self.config.rootpath)  # the format's rules count in the plan
+        return build_analysis(records, self.project, export, read_feedback(self.project.root), pairs, rows)
 
     def _earlier_attempts(self, records: list[ItemRecord]) -> int | None:
         sides = (self.project.baseline, self.project.candidate)

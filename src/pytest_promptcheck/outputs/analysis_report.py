@@ -10,6 +10,7 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ..runs.export_selection import SOURCES
 from ..runs.weaknesses import SIDE_CLASSES, Example, Weakness
 from ..textutil import clip
 
@@ -59,9 +60,14 @@ def plan_json(data: DataPlan) -> dict[str, Any]:
     return {
         "side": data.side, "target": data.target, "split": data.split, "gain": data.gain, "power": data.power,
         "alpha": data.alpha,
-        "export": {"rows": len(train), "cases": len({(r.record.suite, r.record.case) for r in train}),
+        # The rows the export writes with these choices (the manifest's counts.train/validation, rows.sources).
+        "export": {"rows": len(train), "cases": len({(r.suite, r.case) for r in train}),
+                   "validation": len(data.validation), "validation_cases": len({(r.suite, r.case) for r in data.validation}),
+                   "sources": {k.replace("-", "_"): data.sources().get(k, 0) for k in SOURCES},
                    "ideal": data.count("ideal"), "passing": data.count("passing"),
                    "needs_label": data.count("needs label")},
+        "choices": {"variants": data.export.variants, "rehearsal": data.export.rehearsal,
+                    "balance": data.export.balance, "seed": data.export.seed},
         "weaknesses": [_plan_json(w) for w in data.weaknesses],
         "traps": [w.label for w in data.traps],
     }  # fmt: skip

@@ -15,8 +15,10 @@ The terminal part appears only when something failed::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..runs.export_selection import SOURCES
 from ..runs.weaknesses import SIDE_CLASSES, Example, Weakness
 from ..textutil import clip
 from .summary_text import table
@@ -24,6 +26,7 @@ from .summary_text import table
 if TYPE_CHECKING:
     from ..runs.analysis import RunAnalysis
     from ..runs.data_plan import DataPlan, WeaknessPlan
+    from ..runs.export_selection import Source
     from ..runs.representativeness import Representativeness
     from ..runs.summary import RunSummary
 
@@ -75,9 +78,9 @@ def trap_lines(w: WeaknessPlan, data: DataPlan) -> list[str]:
             "or add cases first (promptcheck add)"
         ]
     return [
-        f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data but for the "
-        f"split {data.split:g} (by case: about {w.held_out_failing:.1f} held out), too few for the gate to "
-        "see a gain; add cases first (promptcheck add)"
+        f"memorisation trap: {w.label}: all {w.failing_cases} failing cases would be training data even with the "
+        f"split {data.split:g} (whole cases drawn with seed {data.export.seed}: {w.held_out_failing} failing cases "
+        "held out), so the gate cannot see a gain; add cases first (promptcheck add)"
     ]
 
 
@@ -146,6 +149,7 @@ def plan_lines(analysis: RunAnalysis) -> list[str]:
             f"{data.power:g} at alpha {data.alpha:g}, one-sided paired McNemar, the case as the unit):"
         )
         out += table(_plan_rows(data.weaknesses), indent="  ")
+        out.append("  held out: the weakness's cases in the suite, passing or failing, that no training row comes from")
         out += [f"  {line}" for w in data.traps for line in trap_lines(w, data)]
         out += [
             f"  - {w.label}: {w.hint}"
@@ -158,16 +162,29 @@ def plan_lines(analysis: RunAnalysis) -> list[str]:
 
 
 def _export_lines(data: DataPlan) -> list[str]:
-    train = data.train()
-    cases = len({(r.record.suite, r.record.case) for r in train})
-    split = "no split" if data.split is None else f"split {data.split:g} by case"
-    lines = [
-        f"export (side {data.side}, target {data.target}, {split}): {len(train)} training rows from {cases} cases; "
-        f"{data.count('needs label')} need a label"
-    ]
-    if data.target == "ideal" and data.count("passing"):
+    """What the export writes with the plan's choices: the same rows (:mod:`..runs.export_selection`)."""
+    e = data.export
+    train, validation = data.train(), data.validation
+    choices = [f"side {data.side}", f"target {e.target}"]
+    choices += [f"variants {e.variants}"] if e.variants != "failing" else []
+    choices += [f"rehearsal {e.rehearsal:g}"] if e.rehearsal else []
+    choices += [f"balance {e.balance}"] if e.balance != "none" else []
+    choices.append("no split" if e.split is None else f"split {e.split:g} by case")
+    choices += [f"seed {e.seed}"] if e.split is not None or e.rehearsal or e.balance != "none" else []
+    line = f"export ({', '.join(choices)}): {len(train)} training rows from {_cases(train)} cases"
+    kinds = {s.kind for s in train} - {"failing"}
+    if kinds:
+        line += " (" + ", ".join(f"{sum(s.kind == k for s in train)} {k}" for k in SOURCES) + ")"
+    if e.split is not None and e.split < 1:
+        line += f"; {len(validation)} validation rows from {_cases(validation)} cases"
+    lines = [f"{line}; {data.count('needs label')} need a label"]
+    if e.target == "ideal" and data.count("passing"):
         lines.append(f"  {data.count('passing')} more rows with --pc-export-target passing (another model passed them)")
     return lines
+
+
+def _cases(rows: Iterable[Source]) -> int:
+    return len({(s.suite, s.case) for s in rows})
 
 
 def _plan_rows(weaknesses: tuple[WeaknessPlan, ...]) -> list[list[str]]:

@@ -16,7 +16,8 @@ assistant turn, or a row its format's rules reject (an empty message, an ``ideal
 output in a preference format), is skipped and counted. Bedrock wants strictly alternating turns:
 system messages join into ``system`` and consecutive turns of one role merge (blank-line separated).
 What a row holds beyond that (another target, other variants, rehearsal rows of passing cases, a
-cap per weakness) follows the export choices (:mod:`.export_choices`, :mod:`.export_rows`).
+cap per weakness, the split) follows the export choices (:mod:`.export_choices`); which rows, and which
+file each goes to, is :mod:`..runs.export_selection`, which the data plan counts with.
 
 Files (``<stem>`` is PATH without ``.jsonl``): PATH; ``<stem>.needs-label.jsonl`` (failures
 without an ``ideal``, with the model output, for a person to write the target);
@@ -28,27 +29,24 @@ warnings, never errors.
 
 from __future__ import annotations
 
-import json
-import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..runs.export_selection import SOURCES, Source, has_target, select
 from ..runs.lineage import export_lineage_id, export_manifest_path, file_sha256
 from ..runs.record import CallRecord, ItemRecord
 from .artifacts import write_json_artifact, write_lines_artifact
 from .export_choices import ExportChoices
 from .export_images import IMAGE_FORMATS, has_image_stubs, with_image_data
-from .export_rows import SOURCES, Source, balance, ordered, rehearsal_sample, sources, tag_counts
-from .export_tools import build_tool_row, first_failing_turns, needs_tool_row, weighted
+from .export_tools import build_tool_row, needs_tool_row, weighted
 from .redact import Redactor
 
 FORMATS = ("openai-chat", "openai-dpo", "bedrock-claude", "trl-sft", "trl-dpo")
 PREFERENCE = frozenset({"openai-dpo", "trl-dpo"})
 SIDES = ("candidate", "baseline", "all")
-_SIDE_ORDER = {"candidate": 0, "baseline": 1}
 _OPENAI_MINIMUM = 10  # examples per training file (OpenAI fine-tuning guide)
 _BEDROCK_MAXIMUM = {"train": 10_000, "validation": 1_000}  # records per file (AWS Claude 3 Haiku sample)
 
@@ -96,9 +94,6 @@ class ExportResult:
         return rows + [f"promptcheck export warning: {w}" for w in self.warnings]
 
 
-_Failing = tuple[ItemRecord, CallRecord]  # a failing call with the item it belongs to
-
-
 def export_calls(
     records: Iterable[ItemRecord],
     manifest: dict[str, Any],
@@ -116,49 +111,29 @@ def export_calls(
     seed = options.seed if options.seed is not None else int(manifest.get("seed") or 0)
     records = list(records)
     result = ExportResult(out, side)
-    chosen = _choose(records, side, result)
-    rows: list[tuple[Source, dict[str, Any]]] = []  # (where the row comes from, the row)
-    pool: list[tuple[Source, dict[str, Any]]] = []  # rehearsal rows to draw from
     labels: list[dict[str, Any]] = []
-    for source in sources(records, chosen, side, options.choices):
-        record, call = source.record, source.call
-        tool_target = record.ideal_tool_call if source.kind == "failing" else None
-        if source.target is None and tool_target is None:
+
+    def build(source: Source) -> dict[str, Any] | None:
+        """The source's row in the format, or None after counting why there is none."""
+        row, why = source_row(source, options.format, manifest)
+        if row is None and why == NO_TARGET:
             if source.kind == "failing":
-                labels.append(_needs_label(record, call))
+                labels.append(_needs_label(source.record, source.call))
             elif source.kind == "variant-added":
                 result.no_target[source.kind] = result.no_target.get(source.kind, 0) + 1
-            continue
-        if options.format in PREFERENCE and source.kind != "failing":
-            why = "a preference row needs a failing output to reject"
+        elif row is None:
             result.skipped[why] = result.skipped.get(why, 0) + 1
-            continue
-        messages, why = _messages(list(call.messages), options.format, manifest, record.suite)
-        if messages and needs_tool_row(messages, record.tools, tool_target):  # tools, or a conversation with them
-            row, why = build_tool_row(options.format, messages, source.target, tool_target, record.tools)
-        elif messages:
-            row, why = build_row(options.format, messages, source.target or "", call.output)
-        else:
-            row = None
-        if row is None:
-            result.skipped[why] = result.skipped.get(why, 0) + 1
-        else:
-            (pool if source.kind == "rehearsal" else rows).append((source, row))
-    if options.choices.balance == "tag":
-        rows, result.tags = balance(rows, seed)
-    else:
-        result.tags = tag_counts(rows)
-    train_rows, validation_rows = _split(rows, options.split, seed)
-    rehearsal, wanted = rehearsal_sample(pool, options.choices.rehearsal, len(train_rows), seed)
-    if wanted > len(rehearsal):
+        return row
+
+    chosen = select(records, side, options.choices, split=options.split, seed=seed, build=build)
+    result.failing, result.tags, result.sources = chosen.failing, chosen.tags, chosen.counts()
+    if chosen.rehearsal_wanted > chosen.rehearsal_pool:
         result.warnings.append(
-            f"rehearsal {options.choices.rehearsal:g} wants {wanted} rows from passing cases; the run has "
-            f"{len(rehearsal)} (add passing cases with an `ideal`, or use target = ideal-or-passing)"
+            f"rehearsal {options.choices.rehearsal:g} wants {chosen.rehearsal_wanted} rows from passing cases; the run "
+            f"has {chosen.rehearsal_pool} (add passing cases with an `ideal`, or use target = ideal-or-passing)"
         )
-    train_rows, validation_rows = ordered(train_rows + rehearsal), ordered(validation_rows)
-    for source, _ in train_rows + validation_rows:
-        result.sources[source.kind] = result.sources.get(source.kind, 0) + 1
-    result.rehearsal_pool = len(pool)
+    result.rehearsal_pool = chosen.rehearsal_pool
+    train_rows, validation_rows = chosen.train, chosen.validation
     train, validation = [row for _, row in train_rows], [row for _, row in validation_rows]
     stem = out.with_suffix("") if out.suffix == ".jsonl" else out
     result.files.append(write_lines_artifact(out, train, redactor))
@@ -172,22 +147,32 @@ def export_calls(
     return result
 
 
-def _choose(records: Iterable[ItemRecord], side: str, result: ExportResult) -> list[_Failing]:
-    """One failing call per distinct rendered prompt, preferring the candidate, then the first failing sample."""
-    failing = [(r, c) for r in records if side == "all" or r.side == side for c in r.calls if c.passed is False]
-    failing = first_failing_turns(failing)  # a conversation's target is its first failing turn's answer
-    result.failing = len(failing)
-    # Deterministic whatever order the reports came in (xdist): side, model, sample, then the case.
-    failing.sort(key=lambda rc: (_SIDE_ORDER.get(rc[0].side or "", 2), rc[0].model, rc[1].sample, _order(rc)))
-    by_prompt: dict[str, _Failing] = {}
-    for record, call in failing:
-        by_prompt.setdefault(json.dumps(list(call.messages), sort_keys=True), (record, call))
-    return sorted(by_prompt.values(), key=_order)
+NO_TARGET = "no target"
 
 
-def _order(failing: _Failing) -> tuple[str, ...]:
-    record, call = failing
-    return (record.suite, record.case, record.variant, str(call.binding), record.model)
+def source_row(source: Source, fmt: str, manifest: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The row of one source in ``fmt``, or (None, why not: ``NO_TARGET``, or the format's rule it breaks)."""
+    record, call = source.record, source.call
+    tool_target = record.ideal_tool_call if source.kind == "failing" else None
+    if not has_target(source):
+        return None, NO_TARGET
+    if fmt in PREFERENCE and source.kind != "failing":
+        return None, "a preference row needs a failing output to reject"
+    messages, why = _messages(list(call.messages), fmt, manifest, record.suite)
+    if messages and needs_tool_row(messages, record.tools, tool_target):  # tools, or a conversation with them
+        return build_tool_row(fmt, messages, source.target, tool_target, record.tools)
+    if messages:
+        return build_row(fmt, messages, source.target or "", call.output)
+    return None, why
+
+
+def plan_rows(fmt: str, rootdir: Path) -> Callable[[Source], object | None]:
+    """The data plan's row builder for ``fmt`` (:func:`..runs.data_plan.plan`): the export's rows, so its
+    rules (preference rows, images, prompts that end with an assistant turn) count in the plan too."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    manifest = {"rootdir": rootdir.as_posix()}
+    return lambda source: source_row(source, fmt, manifest)[0]
 
 
 # -- formats ----------------------------------------------------------------------------------------
@@ -262,29 +247,6 @@ def _needs_label(record: ItemRecord, call: CallRecord) -> dict[str, Any]:
 # -- files ----------------------------------------------------------------------------------------
 
 
-def _split(
-    rows: list[tuple[Source, dict[str, Any]]], share: float | None, seed: int
-) -> tuple[list[tuple[Source, dict[str, Any]]], list[tuple[Source, dict[str, Any]]]]:
-    """(train, validation): whole cases go to validation (no case on both sides: every prompt variant and
-    counterfactual value of a case lands on one side), drawn with ``seed``."""
-    if share is None or share >= 1 or not rows:
-        return list(rows), []
-    cases = sorted({(r.suite, r.case) for r, _ in rows})
-    random.Random(seed).shuffle(cases)
-    wanted = len(rows) - round(len(rows) * share)
-    held: set[tuple[str, str]] = set()
-    counts = {case: sum(1 for r, _ in rows if (r.suite, r.case) == case) for case in cases}
-    taken = 0
-    for case in cases:
-        if taken >= wanted or len(held) == len(cases) - 1:  # the training file keeps at least one case
-            break
-        held.add(case)
-        taken += counts[case]
-    train = [(r, row) for r, row in rows if (r.suite, r.case) not in held]
-    validation = [(r, row) for r, row in rows if (r.suite, r.case) in held]
-    return train, validation
-
-
 def _warnings(fmt: str, result: ExportResult, manifest: dict[str, Any]) -> list[str]:
     found = []
     if result.side == "candidate" and not manifest.get("candidate"):
@@ -317,7 +279,7 @@ def _write_manifest(
         "side": result.side,
         "split": options.split,
         "seed": seed,
-        # What each row contains, and how many rows each choice gave (outputs/export_rows.py).
+        # What each row contains, and how many rows each choice gave (runs/export_selection.py).
         "choices": {**options.choices.as_json(), "split_by": "case"},
         "rows": {
             "sources": {k.replace("-", "_"): result.sources.get(k, 0) for k in SOURCES},

@@ -23,28 +23,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ..runs.record import CallRecord, ItemRecord
-
 TOOL_FORMATS = ("openai-chat", "trl-sft")
 
 
 def needs_tool_row(messages: list[dict[str, Any]], tools: Iterable[Any], ideal_tool_call: Any) -> bool:
     """Whether a row needs this module: tools offered, a tool call as target, or tool calls in the history."""
     return bool(list(tools)) or ideal_tool_call is not None or any(_has_tools(m) for m in messages)
-
-
-def first_failing_turns(failing: list[tuple[ItemRecord, CallRecord]]) -> list[tuple[ItemRecord, CallRecord]]:
-    """Of a conversation's failing turns only the first: the case's target is the answer there."""
-    seen: set[tuple[str, int, str]] = set()
-    kept = []
-    for record, call in sorted(failing, key=lambda rc: rc[1].turn or 0):
-        if call.turn is not None:
-            key = (record.item, call.sample, json.dumps(call.binding, sort_keys=True, default=str))
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append((record, call))
-    return kept
 
 
 def build_tool_row(

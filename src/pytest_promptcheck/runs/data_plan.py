@@ -1,59 +1,76 @@
 """The data plan: per weakness, what an export would train on and whether the next gate can see a gain.
 
+The plan counts with the export's own selection (:func:`.export_selection.select`: sources, the
+targets, ``variants``, ``balance``, the split by case and the ``rehearsal`` draw, all with the
+export seed), so its training rows are the rows ``promptcheck export`` with the same choices
+writes to the training file: with the export format's row builder (``build``, which the aggregator
+and ``promptcheck plan`` pass) its rules count too (a preference format keeps failing rows only, a
+text-only format skips image prompts, a prompt that ends with an assistant turn has no row).
+
 Per weakness (:mod:`.weaknesses`), on the exported side (``--pc-export-side``):
 
 - **failing cases** and **rows**: one per failing call with a distinct rendered prompt (the export's
   rule, SPEC §10); a row is *ideal* (the case has an ``ideal``), *passing* (no ``ideal``, but another
   model passed the same case, variant and rendered prompt: a target for ``target = passing``), or
   *needs a label* (neither);
-- **to train**: the rows the export writes with the current target (``ideal``, ``passing`` or
-  ``ideal-or-passing``) and the cases they come from;
-- **held out**: the weakness's cases in the suite that no training row comes from: only they can
-  show, at the next gate, that a fine-tune learned the weakness rather than memorised its rows;
+- **to train**: the training file's rows on the weakness (failing, variant-added and rehearsal rows
+  of its cases; of a variant, the rows of that variant; of an assertion, failing rows count only
+  where the call failed it);
+- **held out** (the table's column): the weakness's cases in the suite, passing or failing, that no
+  training row comes from (a case in the validation file is held out; a case a rehearsal row comes
+  from is not): only they can show, at the next gate, that a fine-tune learned the weakness rather
+  than memorised its rows;
+- **failing cases held out** (``held_out_failing``): of those, the weakness's failing cases: the
+  cases where a gain can show;
 - **cases to detect a gain**: the cases a paired one-sided McNemar test at the gate's ``alpha``
   needs to detect a gain of ``gain`` with ``power`` (Connor 1987, ``stats.connor_pairs``; the case
   is the unit). The discordant share ψ is the weakness's observed baseline/candidate discordance,
   at least ``gain`` (the least a gain of that size needs; also the value without a pair). Not the
   gate's non-inferiority "cases needed", which is about the current delta and the margin.
-- **memorisation trap**: every failing case of a side class, tag or assertion weakness would become
-  training data, so the gate has no held-out failing case for it: it would measure recall of the
-  training rows. (A prompt variant spans the suite: it is not flagged.)
+- **memorisation trap**: a side class, tag or assertion weakness with training rows and no failing
+  case held out: the gate would measure recall of the training rows. (A prompt variant spans the
+  suite: it is not flagged.)
 
-With ``split`` (``--pc-export-split``) the export sends whole cases to validation (seeded), so about
-``1 − split`` of the exported cases are held out; the plan counts the expected number.
+With ``split`` (``--pc-export-split``) the export sends whole cases to validation, drawn with the
+seed; the plan draws the same cases, so its counts are exact, not expected values.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 from ..analysis_config import AnalysisConfig
 from .compare import Pair
+from .export_selection import Source, failing_calls, has_target, prompt_of, select
 from .record import CallRecord, ItemRecord
 from .stats import connor_pairs, mcnemar_power
 from .weaknesses import FailureAnalysis, Slot, Weakness
 
-TARGETS = ("ideal", "passing", "ideal-or-passing")
 # A prompt variant spans the whole suite (its passing cases still measure): not flagged as a trap.
 TRAP_KINDS = ("side", "tag", "assertion")
 IDEAL, PASSING, LABEL = "ideal", "passing", "needs label"
+Case = tuple[str, str]  # (suite, case)
 
 
 @dataclass(frozen=True)
 class PlanExport:
-    """The export choices the plan follows (the ``--pc-export-*`` options, or the CLI's flags)."""
+    """The export choices the plan follows (the ``--pc-export-*`` options and ``[tool.promptcheck.export]``,
+    or the CLI's flags): the same fields as ``ExportOptions`` less the format."""
 
     side: str | None = None  # None: candidate when the run has one, else all
     split: float | None = None
     target: str = "ideal"
+    variants: str = "failing"
+    rehearsal: float = 0.0
+    balance: str = "none"
+    seed: int | None = None  # None: the run's seed
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: one row is one failing call
 class Row:
-    """One row an export would make from a failing call."""
+    """One row an export would make from a failing call (whatever the target)."""
 
     record: ItemRecord
     call: CallRecord
@@ -72,11 +89,11 @@ class WeaknessPlan:
     ideal_rows: int
     passing_rows: int
     needs_label: int
-    train_rows: int  # with the current target
+    train_rows: int  # the training file's rows on the weakness
     train_cases: int
     suite_cases: int  # the weakness's cases in the suite (passing or failing)
-    held_out: float  # suite cases no training row comes from (expected value with a split)
-    held_out_failing: float  # of them, the failing ones: the cases that can show a gain
+    held_out: int  # suite cases (passing or failing) no training row comes from
+    held_out_failing: int  # of them, the failing ones: the cases that can show a gain
     discordance: float  # ψ used for cases_to_detect
     cases_to_detect: int
     power_now: float  # the chance the held-out cases detect the gain
@@ -96,16 +113,33 @@ class WeaknessPlan:
 @dataclass(frozen=True)
 class DataPlan:
     side: str
-    target: str
-    split: float | None
+    export: PlanExport  # the choices, side and seed settled
     gain: float
     power: float
     alpha: float
-    rows: tuple[Row, ...]  # every row of the exported side, sorted
+    rows: tuple[Row, ...]  # every failing row of the exported side, sorted
+    training: tuple[Source, ...]  # the training file's rows (rehearsal included), in its order
+    validation: tuple[Source, ...]  # the validation file's rows
+    needs_label: int  # failing rows with no target under the choices
     weaknesses: tuple[WeaknessPlan, ...]
 
-    def train(self) -> list[Row]:
-        return [r for r in self.rows if r.source in _SOURCES[self.target]]
+    @property
+    def target(self) -> str:
+        return self.export.target
+
+    @property
+    def split(self) -> float | None:
+        return self.export.split
+
+    def train(self) -> list[Source]:
+        return list(self.training)
+
+    def sources(self) -> dict[str, int]:
+        """Rows of both files per source (``failing``, ``variant-added``, ``rehearsal``), as the manifest counts."""
+        found: dict[str, int] = {}
+        for source in self.training + self.validation:
+            found[source.kind] = found.get(source.kind, 0) + 1
+        return found
 
     @property
     def traps(self) -> list[WeaknessPlan]:
@@ -115,35 +149,40 @@ class DataPlan:
         return sum(r.source == source for r in self.rows)
 
 
-_SOURCES = {"ideal": {IDEAL}, "passing": {PASSING}, "ideal-or-passing": {IDEAL, PASSING}}
-
-
 def plan(
     records: Iterable[ItemRecord], analysis: FailureAnalysis, export: PlanExport, settings: AnalysisConfig,
-    *, alpha: float, has_candidate: bool,
+    *, alpha: float, has_candidate: bool, seed: int = 0, build: Callable[[Source], object | None] | None = None,
 ) -> DataPlan:  # fmt: skip
-    """The plan for one run's records and its failure analysis."""
+    """The plan for one run's records and its failure analysis; ``seed``: the run's (``export.seed`` wins).
+
+    ``build``: the export's row builder for its format (``outputs.export.plan_rows``: None where the
+    format makes no row of a source); without it a source with a target is a row."""
     records = sorted(records, key=lambda r: r.item)
     side = export.side or ("candidate" if has_candidate else "all")
+    seed = export.seed if export.seed is not None else seed
+    export = replace(export, side=side, seed=seed)
     rows = _rows(records, side)
-    taken = {r for r in rows if r.source in _SOURCES[export.target]}
-    index = _Index(records, rows, list(analysis.pairs))
-    found = [_weakness_plan(w, taken, index, export, settings, alpha) for w in analysis.weaknesses]
-    return DataPlan(side, export.target, export.split, settings.gain, settings.power, alpha, tuple(rows), tuple(found))
+    chosen = select(records, side, export, split=export.split, seed=seed, build=build or _kept)
+    training = tuple(s for s, _ in chosen.train)
+    needs = sum(s.kind == "failing" for s in chosen.dropped)
+    index = _Index(records, rows, list(analysis.pairs), training)
+    found = [_weakness_plan(w, index, settings, alpha) for w in analysis.weaknesses]
+    return DataPlan(side, export, settings.gain, settings.power, alpha, tuple(rows), training,
+                    tuple(s for s, _ in chosen.validation), needs, tuple(found))  # fmt: skip
+
+
+def _kept(source: Source) -> Source | None:
+    """The plan's row builder: a source with a target is a row (the export's format rules aside)."""
+    return source if has_target(source) else None
 
 
 def _rows(records: list[ItemRecord], side: str) -> list[Row]:
-    """One row per distinct rendered prompt of the side's failing calls (the candidate's first, then the sample)."""
+    """The export's failing rows (:func:`.export_selection.failing_calls`), each with the target it could have."""
     by_slot: dict[Slot, list[ItemRecord]] = defaultdict(list)
     for record in records:
         by_slot[(record.suite, record.case, record.variant)].append(record)
-    failing = [(r, c) for r in records if side == "all" or r.side == side for c in r.calls if c.passed is False]
-    failing.sort(key=lambda rc: ({"candidate": 0, "baseline": 1}.get(rc[0].side or "", 2), rc[0].model, rc[1].sample))
-    chosen: dict[str, tuple[ItemRecord, CallRecord]] = {}
-    for record, call in failing:
-        chosen.setdefault(_prompt(call), (record, call))
     rows = []
-    for record, call in chosen.values():
+    for record, call in failing_calls(records, side)[0]:
         if record.ideal is not None:
             source = IDEAL
         elif _passed_elsewhere(by_slot[(record.suite, record.case, record.variant)], call):
@@ -156,20 +195,18 @@ def _rows(records: list[ItemRecord], side: str) -> list[Row]:
 
 def _passed_elsewhere(records: list[ItemRecord], call: CallRecord) -> bool:
     """Whether a call on the same case and variant passed with the same rendered prompt (a target for ``passing``)."""
-    prompt = _prompt(call)
-    return any(c.passed and _prompt(c) == prompt for r in records for c in r.calls if c is not call)
-
-
-def _prompt(call: CallRecord) -> str:
-    return json.dumps(list(call.messages), sort_keys=True)
+    prompt = prompt_of(call)
+    return any(c.passed and prompt_of(c) == prompt for r in records for c in r.calls if c is not call)
 
 
 class _Index:
     """What every weakness's plan looks up, built in one pass over the run: the cost stays linear in the
     run however many weaknesses there are (a suite with one `equals` per case has one per case)."""
 
-    def __init__(self, records: list[ItemRecord], rows: list[Row], pairs: list[Pair]) -> None:
-        self.cases: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (kind, key) -> suite cases
+    def __init__(
+        self, records: list[ItemRecord], rows: list[Row], pairs: list[Pair], training: Iterable[Source]
+    ) -> None:
+        self.cases: dict[tuple[str, str], set[Case]] = defaultdict(set)  # (kind, key) -> suite cases
         for r in records:
             case = (r.suite, r.case)
             for tag in r.tags:
@@ -180,46 +217,55 @@ class _Index:
         self.rows: dict[Slot, list[Row]] = defaultdict(list)
         for row in rows:
             self.rows[row.slot].append(row)
-        self.discordant: dict[tuple[str, str], bool] = {}  # per paired case: does any variant differ between sides
+        self.training: dict[Case, list[Source]] = defaultdict(list)  # the training file's rows per case
+        for source in training:
+            self.training[(source.suite, source.case)].append(source)
+        self.discordant: dict[Case, bool] = {}  # per paired case: does any variant differ between sides
         for pair in pairs:
             key = (pair.suite, pair.case)
             self.discordant[key] = self.discordant.get(key, False) or pair.baseline.passed != pair.candidate.passed
 
-    def suite_cases(self, weakness: Weakness) -> set[tuple[str, str]]:
+    def suite_cases(self, weakness: Weakness) -> set[Case]:
         if weakness.kind == "side":
             return {(s, c) for s, c, _ in weakness.slots}
         return self.cases.get((weakness.kind, weakness.key), set())
 
-    def discordance(self, cases: set[tuple[str, str]], gain: float) -> float:
+    def discordance(self, cases: set[Case], gain: float) -> float:
         """The share of the weakness's paired cases whose verdict differs between the sides, at least ``gain``."""
         paired = [self.discordant[c] for c in cases if c in self.discordant]
         return max(gain, sum(paired) / len(paired)) if paired else gain
 
 
-def _weakness_plan(
-    weakness: Weakness, taken: set[Row], index: _Index, export: PlanExport, settings: AnalysisConfig, alpha: float
-) -> WeaknessPlan:
+def _weakness_plan(weakness: Weakness, index: _Index, settings: AnalysisConfig, alpha: float) -> WeaknessPlan:
     mine = [r for slot in weakness.slots for r in index.rows.get(slot, ()) if _row_in(r, weakness)]
-    train = [r for r in mine if r in taken]
-    train_cases = {(r.record.suite, r.record.case) for r in train}
     failing_cases = {(r.record.suite, r.record.case) for r in mine}
     suite_cases = index.suite_cases(weakness)
-    kept = 1.0 - export.split if export.split is not None else 0.0  # the share of exported cases held out
-    held_out = len(suite_cases - train_cases) + kept * len(train_cases)
+    train = [s for case in sorted(suite_cases) for s in index.training.get(case, ()) if _trains(s, weakness)]
+    train_cases = suite_cases & set(index.training)  # trained on by any row, on this weakness or not
+    held_out = len(suite_cases - train_cases)
+    held_failing = len(failing_cases - train_cases)
     psi = index.discordance(suite_cases, settings.gain)
     needed = connor_pairs(psi, settings.gain, alpha=alpha, power=settings.power)
     # The gain's power: mcnemar_power asks about "worse"; a gain of g is the mirror image of a drop of g.
     power = mcnemar_power(held_out, (psi + settings.gain) / 2, (psi - settings.gain) / 2, alpha=alpha)
-    held_failing = len(failing_cases - train_cases) + kept * len(train_cases & failing_cases)
     return WeaknessPlan(
         kind=weakness.kind, key=weakness.key, failing_cases=len(failing_cases),
         ideal_rows=sum(r.source == IDEAL for r in mine), passing_rows=sum(r.source == PASSING for r in mine),
-        needs_label=sum(r.source == LABEL for r in mine), train_rows=len(train), train_cases=len(train_cases),
-        suite_cases=len(suite_cases), held_out=held_out, held_out_failing=held_failing, discordance=psi,
-        cases_to_detect=needed,
-        power_now=power, trap=weakness.kind in TRAP_KINDS and bool(train_cases) and held_failing < 1,
+        needs_label=sum(r.source == LABEL for r in mine), train_rows=len(train),
+        train_cases=len({(s.suite, s.case) for s in train}), suite_cases=len(suite_cases), held_out=held_out,
+        held_out_failing=held_failing, discordance=psi, cases_to_detect=needed, power_now=power,
+        trap=weakness.kind in TRAP_KINDS and bool(failing_cases) and held_failing == 0,
         hint=weakness.hint, short=weakness.short,
     )  # fmt: skip
+
+
+def _trains(source: Source, weakness: Weakness) -> bool:
+    """Whether a training row of one of the weakness's cases is on the weakness (see the module's docstring)."""
+    if weakness.kind == "variant":
+        return source.record.variant == weakness.key
+    if weakness.kind == "assertion" and source.kind == "failing":
+        return any(a.name == weakness.key and not a.passed for a in source.call.assertions)
+    return True
 
 
 def _row_in(row: Row, weakness: Weakness) -> bool:

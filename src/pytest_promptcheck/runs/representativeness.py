@@ -1,8 +1,8 @@
 """Representativeness: the share of each tag and chosen var value in the suite, the export and the feedback.
 
 Shares: in the **suite**, of its cases (every case of the run, passing or failing); in the
-**export**, of the rows the data plan would train on (:mod:`.data_plan`: the same selection the
-export makes with the current choices); in the **feedback**, of the rows ``import-feedback`` read
+**export**, of the training file's rows (:mod:`.data_plan`, with the export's own selection,
+:mod:`.export_selection`: failing, variant-added and rehearsal rows after balance and the split); in the **feedback**, of the rows ``import-feedback`` read
 (:mod:`.feedback_summary`, all of them, including rows that did not become cases). The reference is
 the feedback when there is some, else the suite: what the model meets in use, as well as it is
 known. A group is flagged when its export share differs from its reference share by more than
@@ -13,10 +13,11 @@ the exported side: a tag that passes there (or fails only on the other side) is 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .data_plan import Row
+from .export_selection import Source
 from .feedback_summary import FeedbackCounts
 from .record import ItemRecord
 
@@ -55,10 +56,10 @@ class Representativeness:
 
 
 def compare_shares(
-    records: Iterable[ItemRecord], rows: Iterable[Row], train: list[Row], feedback: FeedbackCounts | None,
+    records: Iterable[ItemRecord], rows: Iterable[Row], train: Sequence[Source], feedback: FeedbackCounts | None,
     names: tuple[str, ...], *, factor: float,
 ) -> Representativeness:  # fmt: skip
-    """``rows``: every row of the exported side's failures (``train`` and those without a target)."""
+    """``rows``: every row of the exported side's failures (with a target or not); ``train``: the training file's rows."""
     records = sorted(records, key=lambda r: r.item)
     cases = {(r.suite, r.case): r for r in records}
     failing = {gv for row in rows for gv in _groups(row.record, names)}

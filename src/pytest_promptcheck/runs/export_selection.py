@@ -1,16 +1,22 @@
-"""Which calls an export turns into rows, and with what target (the choices of :mod:`.export_choices`).
+"""Which calls an export turns into rows, with what target, and which file each row goes to.
 
-Pure functions of a run's item records; :func:`..outputs.export.export_calls` builds the rows in
-their format and writes them. Every row has a source, counted in the export manifest:
+One implementation for the export (:func:`..outputs.export.export_calls` builds each row in its
+format and writes the files) and for the data plan (:mod:`.data_plan`, which must count exactly
+the rows the export writes). Pure functions of a run's item records. Every row has a source,
+counted in the export manifest:
 
-- ``failing``: a failing call of the exported side (one per distinct rendered prompt);
+- ``failing``: a failing call of the exported side (one per distinct rendered prompt; of a
+  conversation its first failing turn; among the calls that failed on one prompt the candidate's,
+  then the baseline's, then other models by name, and of a case's repeats the first failing sample);
 - ``variant-added`` (``variants = all``): every other rendered prompt of a failing case on that side
   (other prompt variants, other counterfactual values), so a fine-tune learns the task, not one wording;
 - ``rehearsal`` (``rehearsal = F``): prompts of cases that pass on the exported side, drawn with the
   seed until they are the share F of the training file, so a fine-tune on failures keeps what works.
 
-Sampling (balance, rehearsal) uses ``random.Random`` seeded from the export seed and walks lists in
-a fixed order, so one seed always gives the same file.
+:func:`select` runs the whole choice: sources, the caller's row builder (None: no row), ``balance``,
+the split by case (whole cases go to validation), then the rehearsal draw for the training file.
+Sampling (balance, split, rehearsal) uses ``random.Random`` seeded from the export seed and walks
+lists in a fixed order, so one seed always gives the same file.
 """
 
 from __future__ import annotations
@@ -21,16 +27,29 @@ import random
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..runs.record import CallRecord, ItemRecord
-from .export_choices import ExportChoices
+from .record import CallRecord, ItemRecord
 
 SOURCES = ("failing", "variant-added", "rehearsal")
 UNTAGGED = "(untagged)"
 _SIDE_ORDER = {"candidate": 0, "baseline": 1}
 _DONOR_ORDER = {"baseline": 0, "candidate": 1}  # whose passing output a target takes first
 T = TypeVar("T")
+Failing = tuple[ItemRecord, CallRecord]  # a failing call with the item it belongs to
+
+
+class Choices(Protocol):
+    """What each row contains (``outputs.export_choices.ExportChoices``, or the plan's ``PlanExport``)."""
+
+    @property
+    def target(self) -> str: ...
+    @property
+    def variants(self) -> str: ...
+    @property
+    def rehearsal(self) -> float: ...
+    @property
+    def balance(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -63,9 +82,7 @@ def prompt_of(call: CallRecord) -> str:
     return json.dumps(list(call.messages), sort_keys=True)
 
 
-def sources(
-    records: Sequence[ItemRecord], failing: Sequence[tuple[ItemRecord, CallRecord]], side: str, choices: ExportChoices
-) -> list[Source]:
+def sources(records: Sequence[ItemRecord], failing: Sequence[Failing], side: str, choices: Choices) -> list[Source]:
     """The failing calls (in their order), then variant-added prompts, then the rehearsal pool, each with its target."""
     donors = _passing_outputs(records) if choices.target != "ideal" else {}
 
@@ -178,3 +195,107 @@ def rehearsal_sample(pool: list[T], share: float, rows: int, seed: int) -> tuple
 def ordered(rows: Iterable[tuple[Source, T]], key: Callable[[Source], Any] = Source.order) -> list[tuple[Source, T]]:
     """Rows in case order (the file's order whatever the sources)."""
     return sorted(rows, key=lambda sr: key(sr[0]))
+
+
+def has_target(source: Source) -> bool:
+    """Whether a source has something to train on: a target, or (a failing call) the case's ideal tool call."""
+    return source.target is not None or (source.kind == "failing" and source.record.ideal_tool_call is not None)
+
+
+def failing_calls(records: Iterable[ItemRecord], side: str) -> tuple[list[Failing], int]:
+    """(one failing call per distinct rendered prompt, in case order; the failing calls considered)."""
+    failing = [(r, c) for r in records if side == "all" or r.side == side for c in r.calls if c.passed is False]
+    failing = first_failing_turns(failing)  # a conversation's target is its first failing turn's answer
+    considered = len(failing)
+    # Deterministic whatever order the reports came in (xdist): side, model, sample, then the case.
+    failing.sort(key=lambda rc: (_SIDE_ORDER.get(rc[0].side or "", 2), rc[0].model, rc[1].sample, _order(rc)))
+    by_prompt: dict[str, Failing] = {}
+    for record, call in failing:
+        by_prompt.setdefault(prompt_of(call), (record, call))
+    return sorted(by_prompt.values(), key=_order), considered
+
+
+def _order(failing: Failing) -> tuple[str, ...]:
+    record, call = failing
+    return (record.suite, record.case, record.variant, str(call.binding), record.model)
+
+
+def first_failing_turns(failing: list[Failing]) -> list[Failing]:
+    """Of a conversation's failing turns only the first: the case's target is the answer there."""
+    seen: set[tuple[str, int, str]] = set()
+    kept = []
+    for record, call in sorted(failing, key=lambda rc: rc[1].turn or 0):
+        if call.turn is not None:
+            key = (record.item, call.sample, json.dumps(call.binding, sort_keys=True, default=str))
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append((record, call))
+    return kept
+
+
+def split_by_case(
+    rows: list[tuple[Source, T]], share: float | None, seed: int
+) -> tuple[list[tuple[Source, T]], list[tuple[Source, T]]]:
+    """(train, validation): whole cases go to validation (no case on both sides: every prompt variant and
+    counterfactual value of a case lands on one side), drawn with ``seed``."""
+    if share is None or share >= 1 or not rows:
+        return list(rows), []
+    cases = sorted({(r.suite, r.case) for r, _ in rows})
+    random.Random(seed).shuffle(cases)
+    wanted = len(rows) - round(len(rows) * share)
+    held: set[tuple[str, str]] = set()
+    counts = {case: sum(1 for r, _ in rows if (r.suite, r.case) == case) for case in cases}
+    taken = 0
+    for case in cases:
+        if taken >= wanted or len(held) == len(cases) - 1:  # the training file keeps at least one case
+            break
+        held.add(case)
+        taken += counts[case]
+    train = [(r, row) for r, row in rows if (r.suite, r.case) not in held]
+    validation = [(r, row) for r, row in rows if (r.suite, r.case) in held]
+    return train, validation
+
+
+@dataclass(frozen=True)
+class Selection(Generic[T]):
+    """The rows an export writes, each with its source, in the files' order."""
+
+    train: list[tuple[Source, T]]  # rehearsal rows included
+    validation: list[tuple[Source, T]]
+    dropped: list[Source]  # sources the builder made no row of (no target, or a format's rule)
+    failing: int  # failing calls considered (before one per rendered prompt)
+    tags: dict[str, dict[str, int]]  # weakness -> rows before/after balance (rehearsal rows not counted)
+    rehearsal_pool: int  # rows of passing cases the rehearsal could draw from
+    rehearsal_wanted: int  # rows the rehearsal share asked for
+
+    def counts(self) -> dict[str, int]:
+        """Rows written per source (``SOURCES``)."""
+        found: dict[str, int] = {}
+        for source, _ in self.train + self.validation:
+            found[source.kind] = found.get(source.kind, 0) + 1
+        return found
+
+
+def select(
+    records: Sequence[ItemRecord], side: str, choices: Choices, *, split: float | None, seed: int,
+    build: Callable[[Source], T | None],
+) -> Selection[T]:  # fmt: skip
+    """The export's rows: ``build`` makes each source's row in the caller's form (None: no row for it)."""
+    chosen, considered = failing_calls(records, side)
+    rows: list[tuple[Source, T]] = []
+    pool: list[tuple[Source, T]] = []  # rehearsal rows to draw from
+    dropped: list[Source] = []
+    for source in sources(records, chosen, side, choices):
+        row = build(source)
+        if row is None:
+            dropped.append(source)
+        else:
+            (pool if source.kind == "rehearsal" else rows).append((source, row))
+    if choices.balance == "tag":
+        rows, tags = balance(rows, seed)
+    else:
+        tags = tag_counts(rows)
+    train, validation = split_by_case(rows, split, seed)
+    rehearsal, wanted = rehearsal_sample(pool, choices.rehearsal, len(train), seed)
+    return Selection(ordered(train + rehearsal), ordered(validation), dropped, considered, tags, len(pool), wanted)
