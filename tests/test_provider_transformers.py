@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from model_fixtures import TinyCheckpoints
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.errors import ConfigError
 from pytest_promptcheck.providers.base import Completion, ModelRequest, ProviderContext
 from pytest_promptcheck.providers.transformers import TransformersProvider, create, describe_drift

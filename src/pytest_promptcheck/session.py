@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import ModelConfig, ProjectConfig
+from .config import ProjectConfig
+from .config_models import ModelConfig
 from .errors import ConfigError
 from .listeners.tally import RunTally
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ..config import ModelConfig, ProjectConfig, endpoint_key
+from ..config import ProjectConfig, endpoint_key
+from ..config_models import ModelConfig
 from ..errors import ConfigError, ProviderError
 from ..providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
 from ..providers.identity import model_identity_without_provider, provider_identity

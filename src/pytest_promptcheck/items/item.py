@@ -20,7 +20,8 @@ import pytest
 
 from ..calls.keys import snapshot_key
 from ..calls.plan import Call, confirmation_calls, plan_calls
-from ..config import ModelConfig, ProjectConfig, effective_call_settings
+from ..config import ProjectConfig, effective_call_settings
+from ..config_models import ModelConfig
 from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
 from ..outputs.failure import explain, format_failure
 from ..providers.base import Completion, ModelRequest

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, ProviderError
 from ._hf_load import load
 from ._tool_text import PARSERS, parse_tool_calls
