@@ -63,7 +63,8 @@ def _warm_up(checkpoints: TinyCheckpoints) -> None:
     In-process pytester runs drop the modules a run imported; re-importing transformers' model
     modules (and torch's registrations under them) in the next run is slow at best.
     """
-    from pytest_promptcheck.config import ModelConfig, ProjectConfig
+    from pytest_promptcheck.config import ProjectConfig
+    from pytest_promptcheck.config_models import ModelConfig
     from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
     from pytest_promptcheck.providers.transformers import create
 

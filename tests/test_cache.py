@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import PromptProject
-from pytest_promptcheck.config import ModelConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.providers.identity import content_hash, model_identity_without_provider
 from pytest_promptcheck.stores import response_cache as cache_module
 from pytest_promptcheck.stores.response_cache import ResponseCache

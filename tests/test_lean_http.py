@@ -21,7 +21,8 @@ import pytest
 
 from llm_server import LLMServer, Reply
 from provider_project import ONE_CASE, TWO_CASES, write_provider_project
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.errors import ConfigError, ProviderError
 from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
 from pytest_promptcheck.providers.openai import OpenAIProvider

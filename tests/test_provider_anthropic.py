@@ -17,7 +17,8 @@ import pytest
 
 from llm_server import LLMServer, RecordedRequest, Reply
 from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, USAGE_SUITE, output_of, write_provider_project
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.errors import ConfigError, ProviderError
 from pytest_promptcheck.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider, _to_messages
 from pytest_promptcheck.providers.base import Completion, ModelRequest, ProviderContext

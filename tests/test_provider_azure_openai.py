@@ -13,7 +13,8 @@ import pytest
 import llm_server_azure as azure
 from llm_server import LLMServer, RecordedRequest
 from provider_project import ECHO_SUITE, ONE_CASE, output_of
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.providers.azure_openai import AzureOpenAIProvider
 from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
 

@@ -18,7 +18,8 @@ import pytest
 import llm_server_bedrock as bedrock
 from llm_server import LLMServer, RecordedRequest, Reply
 from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, output_of
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
 from pytest_promptcheck.providers.bedrock import BedrockProvider

@@ -16,7 +16,8 @@ import pytest
 from llm_server import LLMServer, RecordedRequest, Reply
 from provider_project import ECHO_SUITE, ONE_CASE, TWO_CASES, USAGE_SUITE, output_of, write_provider_project
 from pytest_promptcheck.calls.plan import derive_seed
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.errors import ProviderError
 from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
 from pytest_promptcheck.providers.openai import OpenAIProvider

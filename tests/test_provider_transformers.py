@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from model_fixtures import TinyCheckpoints
-from pytest_promptcheck.config import ModelConfig, ProjectConfig
+from pytest_promptcheck.config import ProjectConfig
+from pytest_promptcheck.config_models import ModelConfig
 from pytest_promptcheck.errors import ConfigError
 from pytest_promptcheck.providers.base import Completion, ModelRequest, ProviderContext
-from pytest_promptcheck.providers.transformers import TransformersProvider, create, describe_drift
+from pytest_promptcheck.providers.fingerprint import describe_drift
+from pytest_promptcheck.providers.transformers import TransformersProvider, create
 from tiny_models import SYSTEM_PROMPT, messages_for, tickets
 
 pytestmark = pytest.mark.usefixtures("tiny_checkpoints")

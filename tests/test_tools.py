@@ -275,7 +275,8 @@ def test_history_reaches_the_server_valid(llm_server: LLMServer, protocol: str, 
     """A request whose history holds tool calls and results is accepted by each route (real SDK)."""
     import asyncio
 
-    from pytest_promptcheck.config import ModelConfig, ProjectConfig
+    from pytest_promptcheck.config import ProjectConfig
+    from pytest_promptcheck.config_models import ModelConfig
     from pytest_promptcheck.providers import anthropic, openai
     from pytest_promptcheck.providers.base import ModelRequest, ProviderContext
 

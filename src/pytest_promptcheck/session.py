@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import ModelConfig, ProjectConfig
+from .config import ProjectConfig
+from .config_models import ModelConfig
 from .errors import ConfigError
 from .listeners.tally import RunTally
 
@@ -124,7 +125,7 @@ class PromptSession:
         if first is None or second is None:
             return ()  # not both running yet (or not local models): look again after the next item
         self.drift_checked = True
-        from .providers.transformers import describe_drift
+        from .providers.fingerprint import describe_drift
 
         details = (
             self._engine.fingerprint(baseline, "drift_details"),

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..config_values import BATCH_PROVIDERS
 from ..errors import ConfigError, PromptcheckError, ProviderError
 from ..providers.identity import provider_identity

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..config import ModelConfig, ProjectConfig
+    from ..config import ProjectConfig
+    from ..config_models import ModelConfig
     from ..outputs.redact import Redactor
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")

@@ -2,7 +2,7 @@
 
 pytest runs items one after another on the main thread; the engine runs their model calls
 concurrently underneath (the scheduler in :mod:`.schedule` decides which calls to start ahead).
-Per model: an adaptive concurrency limit, retries with backoff (:mod:`.retry`), a hard timeout,
+Per model: an adaptive concurrency limit (:mod:`.limits`), retries with backoff (:mod:`.retry`), a hard timeout,
 and one provider instance per process. Identical calls within a run are made once.
 
 Before any provider (:class:`CallStores`, SPEC §8): with ``--pc-replay`` every call is answered
@@ -23,14 +23,14 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
-from ..config import ModelConfig, ProjectConfig, endpoint_key
-from ..errors import ConfigError, ProviderError
+from ..config_models import ModelConfig
+from ..errors import ProviderError
 from ..providers.base import Completion, ModelRequest, Provider, ProviderContext, ProviderFactory
 from ..providers.identity import model_identity_without_provider, provider_identity
 from .keys import cache_key, run_key
-from .retry import AdaptiveLimiter, RetryPolicy
+from .limits import EndpointCaps, concurrency_limit
+from .retry import AdaptiveLimiter, RetryPolicy, gave_up
 
 if TYPE_CHECKING:
     from ..stores.cassettes import CallLog, CassetteIndex
@@ -38,32 +38,7 @@ if TYPE_CHECKING:
 
 # HTTP endpoints: probed by their first call
 _REMOTE_PROVIDERS = frozenset({"openai", "anthropic", "azure-openai", "bedrock"})
-_LOCAL_SERVER_CONCURRENCY = 4  # local OpenAI-compatible servers choke at high concurrency
-_DEFAULT_BATCH_SIZE = 16
 _GRACE_S = 1.0  # the engine's own timeout fires this much after the provider's, so theirs reports first
-
-
-def concurrency_limit(model: ModelConfig, project: ProjectConfig) -> int:
-    """In-flight calls allowed for ``model``: --pc-concurrency, its own setting, else by backend (SPEC §3)."""
-    if project.cli_concurrency:
-        return project.cli_concurrency
-    if model.concurrency:
-        return int(model.concurrency)
-    if model.provider == "transformers":
-        return int(model.batch_size or _DEFAULT_BATCH_SIZE)
-    host = urlparse(_resolved_url(model)).hostname or ""
-    if host in ("localhost", "::1") or host.startswith("127."):
-        return _LOCAL_SERVER_CONCURRENCY
-    return project.concurrency
-
-
-def _resolved_url(model: ModelConfig) -> str:
-    """The base URL with ``${ENV}`` filled in, as the provider will use it ("" when unset or unresolvable:
-    the provider reports that itself)."""
-    try:
-        return model.resolved("base_url") or ""
-    except ConfigError:
-        return ""
 
 
 @dataclass
@@ -106,7 +81,7 @@ class Engine:
         self._probes: dict[str, asyncio.Future[ProviderError | None]] = {}
         self._creating = threading.Lock()
         self._limiters: dict[str, AdaptiveLimiter] = {}
-        self._endpoint_caps: dict[str, asyncio.Semaphore] = {}  # [tool.promptcheck.endpoints]: all models of a server
+        self._endpoint_caps = EndpointCaps(context.project.endpoints)  # all models of a server together
         self._calls: dict[str, concurrent.futures.Future[Completion]] = {}
         self._identities: dict[str, asyncio.Future[str]] = {}
         self._known_identities: dict[str, str] = {}  # the finished ones, readable from any thread
@@ -214,18 +189,6 @@ class Engine:
             except Exception as exc:  # e.g. a missing API key: every call of this model gets the same error
                 return exc
 
-    def _endpoint_cap(self, model: ModelConfig) -> asyncio.Semaphore | None:
-        """The shared cap of the server ``model`` calls, when ``[tool.promptcheck.endpoints]`` sets one."""
-        caps = self.context.project.endpoints
-        url = _resolved_url(model) if caps else ""
-        if not url or endpoint_key(url) not in caps:
-            return None
-        key = endpoint_key(url)
-        cap = self._endpoint_caps.get(key)
-        if cap is None:
-            cap = self._endpoint_caps[key] = asyncio.Semaphore(caps[key])
-        return cap
-
     def _limiter(self, model: ModelConfig) -> AdaptiveLimiter:
         limiter = self._limiters.get(model.name)
         if limiter is None:
@@ -307,7 +270,7 @@ class Engine:
                 probe.set_result(None)  # the server answered (if with an error): the others may go
             if not error.retryable or attempt > self.policy.max_retries:
                 self.stats.failed += 1
-                final = _gave_up(failures, time.monotonic() - started)
+                final = gave_up(failures, time.monotonic() - started)
                 if probe is not None and not probe.done():
                     probe.set_result(final)  # never answered: the endpoint is down
                 raise final
@@ -322,7 +285,7 @@ class Engine:
     async def _capped_attempt(self, provider: Provider, model: ModelConfig, request: ModelRequest) -> Completion:
         """One attempt, inside the endpoint's shared cap when there is one (taken after the model's own
         slot, always in that order, so two caps never wait on each other)."""
-        cap = self._endpoint_cap(model)
+        cap = self._endpoint_caps.of(model)
         if cap is None:
             return await self._attempt(provider, model, request)
         async with cap:
@@ -399,27 +362,4 @@ async def _with_timeout(call: Coroutine[Any, Any, Completion], seconds: float) -
     return await asyncio.wait_for(call, seconds)  # pragma: no cover - Python 3.10
 
 
-def _gave_up(failures: list[ProviderError], elapsed: float) -> ProviderError:
-    """The last error, saying how many attempts were made and, when they differ, what each one got:
-    ``attempt 1: HTTP 500 ...; attempts 2-5: HTTP 429 ...``."""
-    last, attempts = failures[-1], len(failures)
-    if attempts == 1:
-        return last
-    runs: list[tuple[int, int, str]] = []  # (first attempt, last attempt, what it got)
-    for number, failure in enumerate(failures, 1):
-        said = (f"HTTP {failure.status} " if failure.status is not None else "") + failure.detail
-        if runs and runs[-1][2] == said:
-            runs[-1] = (runs[-1][0], number, said)
-        else:
-            runs.append((number, number, said))
-    if len(runs) == 1:
-        detail = last.detail
-    else:
-        detail = "; ".join(f"attempt {a}: {s}" if a == b else f"attempts {a}-{b}: {s}" for a, b, s in runs)
-    return ProviderError(
-        last.provider, last.model, f"{detail} (gave up after {attempts} attempts in {elapsed:.1f} s)",
-        status=last.status, retryable=False,
-    )  # fmt: skip
-
-
-__all__ = ["CallStores", "Engine", "EngineStats", "concurrency_limit"]
+__all__ = ["CallStores", "Engine", "EngineStats"]

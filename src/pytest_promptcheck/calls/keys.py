@@ -17,7 +17,7 @@ import hashlib
 import json
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..providers.base import ModelRequest
 from ..providers.content import key_form
 

@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..config import ModelConfig, ProjectConfig, effective_call_settings
+from ..config import ProjectConfig, effective_call_settings
+from ..config_models import ModelConfig
 from ..providers.base import ModelRequest
 from ..suites.model import Case, bindings
 

@@ -6,6 +6,7 @@
   Jitter"), and never shorter than what the server asked for with ``Retry-After``.
 - Repeated 429s halve a model's concurrency (down to 1); successes win it back one slot at a
   time, so a rate-limited run slows down instead of hammering the API.
+- A call that gives up raises one error naming every attempt's failure (``gave_up``).
 """
 
 from __future__ import annotations
@@ -100,3 +101,26 @@ class AdaptiveLimiter:
         self.peak = max(self.peak, self.in_flight)
         self._issued += 1
         return self._issued - 1
+
+
+def gave_up(failures: list[ProviderError], elapsed: float) -> ProviderError:
+    """The last error, saying how many attempts were made and, when they differ, what each one got:
+    ``attempt 1: HTTP 500 ...; attempts 2-5: HTTP 429 ...``."""
+    last, attempts = failures[-1], len(failures)
+    if attempts == 1:
+        return last
+    runs: list[tuple[int, int, str]] = []  # (first attempt, last attempt, what it got)
+    for number, failure in enumerate(failures, 1):
+        said = (f"HTTP {failure.status} " if failure.status is not None else "") + failure.detail
+        if runs and runs[-1][2] == said:
+            runs[-1] = (runs[-1][0], number, said)
+        else:
+            runs.append((number, number, said))
+    if len(runs) == 1:
+        detail = last.detail
+    else:
+        detail = "; ".join(f"attempt {a}: {s}" if a == b else f"attempts {a}-{b}: {s}" for a, b, s in runs)
+    return ProviderError(
+        last.provider, last.model, f"{detail} (gave up after {attempts} attempts in {elapsed:.1f} s)",
+        status=last.status, retryable=False,
+    )  # fmt: skip

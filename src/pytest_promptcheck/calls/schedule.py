@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError
-from .engine import Engine, concurrency_limit
+from .engine import Engine
+from .limits import concurrency_limit
 from .plan import Call
 
 if TYPE_CHECKING:

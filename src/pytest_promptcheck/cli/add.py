@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CliOptions, ModelConfig, ProjectConfig, effective_call_settings, load_project_config
+from ..config import CliOptions, ProjectConfig, effective_call_settings, load_project_config
+from ..config_models import ModelConfig
 from ..errors import PromptcheckError, SuiteError
 from .yaml_edit import FUZZY_MIN, EditError, appended_text, existing_ids, load_round_trip, write_validated
 

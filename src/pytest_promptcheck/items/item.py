@@ -10,7 +10,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import functools
-import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,19 +19,20 @@ import pytest
 
 from ..calls.keys import snapshot_key
 from ..calls.plan import Call, confirmation_calls, plan_calls
-from ..config import ModelConfig, ProjectConfig, effective_call_settings
+from ..config import ProjectConfig, effective_call_settings
+from ..config_models import ModelConfig
 from ..errors import ConfigError, PromptcheckError, ProviderError, SuiteError
 from ..outputs.failure import explain, format_failure
 from ..providers.base import Completion, ModelRequest
-from ..providers.content import record_form
 from ..runs import record
-from ..runs.record import AssertionRecord, CallRecord, ItemRecord, JudgeCallRecord
+from ..runs.record import ItemRecord, JudgeCallRecord
 from ..session import get_session
 from ..suites.model import Case, PromptVariant, Suite, bindings
 from ..textutil import clip, safe_url
 from ..verdicts.base import CheckContext
 from ..verdicts.evaluate import CallVerdict, PreparedAssertion, PromptAssertionError, Verdict, check_call, item_verdict
-from ..verdicts.model_graded import GRADED_OUTPUT, JUDGE_UNREADABLE, JudgeArg, grading_messages
+from ..verdicts.model_graded import JUDGE_UNREADABLE
+from .call_records import call_record, jsonable, judge_call_record, planned_judge_calls, unanswered_call
 from .conversation import ConversationPlan, conversation_verdict, dry_run_calls, run_conversations
 
 if TYPE_CHECKING:
@@ -231,15 +231,21 @@ class PromptItem(pytest.Item):
         """What was asked, what came back and what was judged (a dry run or an error: what would be sent)."""
         project = self.project
         if self.verdict is not None:
+            scrub = get_session(self.config).redactor.text
             judges = self._judge_log or [()] * len(self.planned)
-            calls = tuple(self._call_record(c, v, j) for c, v, j in zip(self.planned, self.verdict.calls, judges))
+            calls = tuple(
+                call_record(c, v, j, price=self.model.price, scrub=scrub)
+                for c, v, j in zip(self.planned, self.verdict.calls, judges)
+            )
         elif project.dry_run:  # what would be sent, grader calls included: the controller lists and prices them
             planned = self.planned_calls()
             if self.conversation is not None:  # every turn, the replies unknown: counted and estimated
                 planned = dry_run_calls(self.conversation, planned, self._binding_index)
-            calls = tuple(_unanswered(call, self._planned_judge_calls(call)) for call in planned)
+            calls = tuple(
+                unanswered_call(call, planned_judge_calls(project, self.assertions, call)) for call in planned
+            )
         else:
-            calls = tuple(_unanswered(call) for call in self.planned)
+            calls = tuple(unanswered_call(call) for call in self.planned)
         return ItemRecord(
             item=self.nodeid,
             suite=self.suite_relpath,
@@ -257,73 +263,13 @@ class PromptItem(pytest.Item):
             threshold=self.case.threshold,
             min_pass=self.case.repeat.min_pass,
             calls=calls,
-            suite_metrics=_jsonable(self.suite.metrics),  # thresholds: the xdist controller never collects
+            suite_metrics=jsonable(self.suite.metrics),  # thresholds: the xdist controller never collects
             sampled=self.sampled,
             confirmations=self.confirmations,
             drift=self.drift,
             chosen_vars={k: str(self.case.vars[k]) for k in project.analysis.vars if k in self.case.vars},
-            tools=tuple(_jsonable(list(self.planned[0].request.tools))) if self.planned else (),
-            ideal_tool_call=_jsonable(self.case.ideal_tool_call),
-        )
-
-    def _planned_judge_calls(self, call: Call) -> tuple[JudgeCallRecord, ...]:
-        """The grader calls judging ``call`` would make at least (one per model-graded assertion)."""
-        planned = []
-        for assertion in self.assertions:
-            if isinstance(assertion.arg, JudgeArg) and assertion.arg.model in self.project.models:
-                model = self.project.models[assertion.arg.model]
-                settings = effective_call_settings(self.project, model, assertion.arg.params, 1)
-                messages = grading_messages(assertion.arg.rubric, call.messages, GRADED_OUTPUT)
-                planned.append(JudgeCallRecord(model.name, tuple(messages), _jsonable(settings.params)))
-        return tuple(planned)
-
-    def _call_record(self, call: Call, verdict: CallVerdict, judge_calls: tuple[JudgeCallRecord, ...]) -> CallRecord:
-        completion = verdict.completion
-        scrub = get_session(self.config).redactor.text
-        return CallRecord(
-            sample=call.sample,
-            binding=_jsonable(call.binding),
-            messages=record_form(call.messages),  # images as hash and size, not base64
-            params=_jsonable(call.request.params),
-            seed=call.request.seed,
-            output=completion.output,
-            finish_reason=completion.finish_reason,
-            served_model=completion.served_model,
-            input_tokens=completion.usage.input_tokens,
-            output_tokens=completion.usage.output_tokens,
-            latency_ms=completion.latency_ms,
-            cost=completion.cost(self.model.price),
-            cached=completion.cached,
-            tool_calls=tuple(
-                {
-                    "name": t.name,
-                    "arguments": _jsonable(t.arguments),
-                    "raw_arguments": scrub(t.raw_arguments),
-                    "id": t.id,
-                    "error": t.error,
-                }
-                for t in completion.tool_calls
-            ),
-            ttft_ms=completion.ttft_ms,
-            turn=call.turn,
-            batch_id=completion.batch_id,
-            passed=verdict.passed,
-            score=verdict.score,
-            assertions=tuple(
-                AssertionRecord(
-                    name=r.assertion.label(),
-                    passed=r.outcome.passed,
-                    score=r.outcome.score,
-                    # what the failure text says (a json_path's path, expected and got), scrubbed before
-                    # its values are clipped: a secret cut in half would no longer match later
-                    reason=explain(r, scrub),
-                    weight=r.assertion.spec.weight,
-                    details=_details(r.outcome),
-                    message=r.assertion.spec.message,
-                )
-                for r in verdict.results
-            ),
-            judge_calls=judge_calls,
+            tools=tuple(jsonable(list(self.planned[0].request.tools))) if self.planned else (),
+            ideal_tool_call=jsonable(self.case.ideal_tool_call),
         )
 
     def runtest(self) -> None:
@@ -363,12 +309,7 @@ class PromptItem(pytest.Item):
         request = ModelRequest(messages=tuple(messages), params=settings.params, timeout=settings.timeout)
         completion = state.engine.submit(model, factory, request).result()
         if log is not None:
-            log.append(JudgeCallRecord(
-                model=name, messages=tuple(dict(m) for m in messages), params=_jsonable(settings.params),
-                output=completion.output, served_model=completion.served_model,
-                input_tokens=completion.usage.input_tokens, output_tokens=completion.usage.output_tokens,
-                latency_ms=completion.latency_ms, cost=completion.cost(model.price), cached=completion.cached,
-            ))  # fmt: skip
+            log.append(judge_call_record(name, messages, settings.params, completion, model.price))
         return completion
 
     def _traceback_filter(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
@@ -417,37 +358,3 @@ def _setup_problem(exc: PromptcheckError) -> str:
     if isinstance(exc, ProviderError):
         return f"model call failed: {exc}"
     return f"configuration problem: {exc}"  # ConfigError, MissingDependencyError
-
-
-def _unanswered(call: Call, judge_calls: tuple[JudgeCallRecord, ...] = ()) -> CallRecord:
-    """A call that never got a verdict (an error, a dry run): what would have been sent."""
-    return CallRecord(call.sample, _jsonable(call.binding), record_form(call.messages),
-                      _jsonable(call.request.params), call.request.seed, judge_calls=judge_calls,
-                      turn=call.turn)  # fmt: skip
-
-
-_DETAIL_CHARS = 200
-
-
-def _details(outcome: Any) -> dict[str, Any] | None:
-    """The outcome's details, with what a failure was on (JSON path, expected, got) for the failure analysis."""
-    found = dict(outcome.details or {})
-    if not outcome.passed:  # long texts (a whole output) are left out, not clipped: a cut secret would not match
-        found.update({k: v for k in ("path", "expected", "got")
-                      if (v := getattr(outcome, k)) is not None and len(str(v)) <= _DETAIL_CHARS})  # fmt: skip
-    return _jsonable(found) if found else None
-
-
-def _jsonable(value: Any) -> Any:
-    """A JSON-safe copy (records cross process boundaries under xdist).
-
-    Most values (params, bindings, metrics) are already plain: copy those without a JSON round trip,
-    which cost a noticeable share of a 10,000-case replay.
-    """
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return json.loads(json.dumps(value, default=str))

@@ -21,7 +21,7 @@ from ..config_values import BATCH_PROVIDERS
 from ..providers.base import DEFAULT_BATCH_DISCOUNT
 
 if TYPE_CHECKING:
-    from ..config import ModelConfig
+    from ..config_models import ModelConfig
     from ..runs.record import ItemRecord
 
 _CHARS_PER_TOKEN = 4  # a rough, provider-independent estimate for English text

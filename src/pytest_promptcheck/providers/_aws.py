@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ._sdk import provider_error, where
 

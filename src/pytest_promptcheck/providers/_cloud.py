@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from ..config import ModelConfig, interpolate
+from ..config_models import ModelConfig, interpolate
 
 
 def option(

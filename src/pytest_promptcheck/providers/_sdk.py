@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, ProviderError
 from ..textutil import clip
 from .base import parse_retry_after

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
 from ._sdk import api_key, post_json, provider_error, server_words, token_count

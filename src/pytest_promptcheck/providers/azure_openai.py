@@ -24,7 +24,7 @@ import os
 from typing import Any
 
 from .. import config_clouds
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, MissingDependencyError
 from ._cloud import option
 from ._sdk import api_key

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config import ModelConfig, ProjectConfig
+from ..config import ProjectConfig
+from ..config_models import ModelConfig
 
 # One chat message in our neutral form. ``role`` is system | user | assistant | tool; ``content``
 # is a string or a list of content parts (``{"type": "text", "text": ...}``,

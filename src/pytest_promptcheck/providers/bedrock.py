@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import config_clouds
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, ProviderError
 from . import _aws
 from ._cloud import option

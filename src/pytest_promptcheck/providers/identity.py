@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 
 if TYPE_CHECKING:
     from ..stores.response_cache import ResponseCache

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, MissingDependencyError, ProviderError
 from ..textutil import clip
 from . import _lean_http, openai_responses

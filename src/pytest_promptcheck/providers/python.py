@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError
 from .base import Completion, ModelRequest, ProviderContext, ToolCall, Usage
 from .tool_calls import tool_call

@@ -13,7 +13,7 @@ most ``batch_size``. Generation runs on one dedicated worker thread, so the engi
 stays free, and batches run one at a time. Greedy output batched equals greedy output alone.
 
 Sampling. Each request's draws come from its own ``torch.Generator`` seeded with the request's
-seed (see ``_SeededSampler``), so a sampled output depends on its seed, not on which requests
+seed (see ``SeededSampler``), so a sampled output depends on its seed, not on which requests
 shared its batch: reruns reproduce it for the same batch composition, and in practice for any
 composition (padding can shift logits in the last float bits, which can move a draw that falls
 exactly on a boundary).
@@ -29,177 +29,24 @@ import asyncio
 import collections
 import concurrent.futures
 import copy
-import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ConfigError, ProviderError
+from ._hf_generation import GenerationSettings, SeededSampler, generation_settings, request_seed
 from ._hf_load import load
 from ._tool_text import PARSERS, parse_tool_calls
 from ._tool_wire import hf_message, openai_tools
 from .base import Completion, ModelRequest, ProviderContext, Usage
+from .fingerprint import files_digest, short_hash
 
 _DEFAULT_BATCH_SIZE = 16
-_DEFAULT_MAX_NEW_TOKENS = 64
 # Gathering a batch: wait in ticks while requests keep arriving; stop at the first quiet tick.
 _GATHER_TICK_S = 0.002
 _GATHER_MAX_S = 0.02
-_FINGERPRINT_LABELS = {
-    "chat_template": "chat template differs",
-    "tokenizer": "tokenizer differs",
-    "generation_config": "generation config differs",
-    "weights": "weights differ",
-}
-
-
-# -- generation settings ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    """The generation parameters of one request; requests batch together only when these are equal."""
-
-    max_new_tokens: int = _DEFAULT_MAX_NEW_TOKENS
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-    min_new_tokens: int | None = None
-    no_repeat_ngram_size: int | None = None
-
-
-_PARAM_TYPES: dict[str, type] = {
-    "max_new_tokens": int, "temperature": float, "top_p": float, "top_k": int, "do_sample": bool,
-    "repetition_penalty": float, "min_new_tokens": int, "no_repeat_ngram_size": int, "seed": int,
-}  # fmt: skip
-_PARAM_ALIASES = {"max_tokens": "max_new_tokens"}
-
-
-def generation_settings(params: Mapping[str, Any], *, model_name: str) -> GenerationSettings:
-    """Suite params as generation settings: greedy unless ``do_sample`` or ``temperature > 0``.
-
-    Unknown names are an error rather than silently ignored: a typo or a remote-only parameter
-    (``stop``, ``response_format``) would otherwise change nothing without anyone noticing.
-    """
-    values: dict[str, Any] = {}
-    for key, raw in params.items():
-        name = _PARAM_ALIASES.get(key, key)
-        kind = _PARAM_TYPES.get(name)
-        if kind is None:
-            supported = ", ".join(sorted([*_PARAM_TYPES, *_PARAM_ALIASES]))
-            raise ConfigError(f"model {model_name!r} (transformers): unsupported param {key!r}; supported: {supported}")
-        values[name] = _coerce(raw, kind, key, model_name)
-    temperature = values.pop("temperature", None)
-    do_sample = values.pop("do_sample", None)
-    if do_sample is None:
-        do_sample = bool(temperature)  # absent or 0 means greedy
-    if temperature is not None and temperature <= 0:
-        do_sample, temperature = False, None
-    values.pop("seed", None)  # not a batch setting: each row samples with its own seed (see _seed)
-    values.setdefault("max_new_tokens", _DEFAULT_MAX_NEW_TOKENS)
-    if do_sample:
-        return GenerationSettings(do_sample=True, temperature=temperature or 1.0, **values)
-    # Greedy ignores the sampling knobs: dropping them lets such requests share a batch.
-    values = {k: v for k, v in values.items() if k not in ("top_p", "top_k")}
-    return GenerationSettings(**values)
-
-
-def _coerce(raw: Any, kind: type, key: str, model_name: str) -> Any:
-    if raw is None:
-        return None
-    ok = isinstance(raw, bool) if kind is bool else isinstance(raw, (int, float)) and not isinstance(raw, bool)
-    if not ok or (kind is int and float(raw) != int(raw)):
-        raise ConfigError(f"model {model_name!r} (transformers): param {key!r} must be {kind.__name__}, got {raw!r}")
-    return kind(raw)
-
-
-# -- fingerprints -----------------------------------------------------------------------------------
-
-
-def _short_hash(data: bytes | str) -> str:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def describe_drift(
-    a: Mapping[str, str],
-    b: Mapping[str, str],
-    *,
-    ignore: Iterable[str] = ("weights",),
-    details: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
-) -> list[str]:
-    """What differs between two ``fingerprint()`` results, e.g. ``["chat template differs"]``.
-
-    ``weights`` are ignored by default: a baseline and a candidate differ in weights by design;
-    a different chat template, tokenizer or generation config is the silent kind of drift.
-    Keys known to one side only are not reported (nothing to compare). With ``details`` (the two
-    sides' ``drift_details()``) each difference says where: ``generation config differs:
-    temperature 0.7 vs 1.0``, ``chat template differs at line 2: '...' vs '...'``.
-    """
-    skipped = set(ignore)
-    keys = [*_FINGERPRINT_LABELS, *sorted((set(a) | set(b)) - set(_FINGERPRINT_LABELS))]
-    found = []
-    for key in keys:
-        if key in skipped or key not in a or key not in b or a[key] == b[key]:
-            continue
-        label = _FINGERPRINT_LABELS.get(key, f"{key.replace('_', ' ')} differs")
-        where = _where_different(key, details[0].get(key), details[1].get(key)) if details else ""
-        found.append(f"{label}{where}")
-    return found
-
-
-def _where_different(key: str, first: Any, second: Any) -> str:
-    """``: temperature 0.7 vs 1.0`` (mappings: the keys whose values differ) or ``at line N: ... vs ...`` (text)."""
-    if isinstance(first, Mapping) and isinstance(second, Mapping):
-        changed = [
-            f"{name} {_shown(first.get(name, _UNSET))} vs {_shown(second.get(name, _UNSET))}"
-            for name in sorted(set(first) | set(second), key=str)
-            if first.get(name, _UNSET) != second.get(name, _UNSET)
-        ]
-        more = f" (+{len(changed) - 4} more)" if len(changed) > 4 else ""
-        return f": {', '.join(changed[:4])}{more}" if changed else ""
-    if isinstance(first, str) and isinstance(second, str):  # where the texts part, with some context
-        at = next((i for i, (x, y) in enumerate(zip(first, second)) if x != y), min(len(first), len(second)))
-        line = first.count("\n", 0, at) + 1
-        column = at - (first.rfind("\n", 0, at) + 1) + 1
-        start = max(0, at - 20)
-        return (
-            f" at line {line}, column {column}: {_shown(first[start : at + 30])} vs {_shown(second[start : at + 30])}"
-        )
-    return ""
-
-
-_UNSET: Any = object()  # a key one side does not have
-
-
-def _shown(value: Any) -> str:
-    if value is _UNSET:
-        return "unset"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    text = text if len(text) <= 60 else text[:57] + "..."
-    return repr(text) if isinstance(value, str) else text
-
-
-def _files_digest(folders: Iterable[Path]) -> str:
-    """sha256 over the weight files (safetensors, else .bin) of each folder, in name order."""
-    digest = hashlib.sha256()
-    for folder in folders:
-        files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
-        for file in files:
-            digest.update(file.name.encode() + b"\0")
-            with file.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
-    return digest.hexdigest()
-
-
-# -- the provider -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -237,7 +84,7 @@ class TransformersProvider:
     async def complete(self, request: ModelRequest) -> Completion:
         settings = generation_settings(request.params, model_name=self.model.name)
         loop = asyncio.get_running_loop()
-        pending = _Pending(next(self._counter), self._encode(request), _seed(request), loop.create_future())
+        pending = _Pending(next(self._counter), self._encode(request), request_seed(request), loop.create_future())
         self._queues.setdefault(settings, []).append(pending)
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run_batches())
@@ -329,7 +176,7 @@ class TransformersProvider:
         for i, row in enumerate(rows):  # LEFT padding: every row's last prompt token sits in the last column
             input_ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
             mask[i, width - len(row) :] = 1
-        processors = [_SeededSampler(settings, seeds, loaded.device)] if settings.do_sample else []
+        processors = [SeededSampler(settings, seeds, loaded.device)] if settings.do_sample else []
         from transformers import LogitsProcessorList
 
         with torch.inference_mode():
@@ -344,7 +191,7 @@ class TransformersProvider:
         """The checkpoint's generation config, greedy, with the request's settings on top.
 
         Always greedy for transformers itself: sampling, when asked for, is done per row by
-        ``_SeededSampler``, which hands generate() a one-hot choice.
+        ``SeededSampler``, which hands generate() a one-hot choice.
         """
         config = copy.deepcopy(self._loaded.base_generation)
         config.update(
@@ -389,9 +236,9 @@ class TransformersProvider:
             generation = self._generation_config(GenerationSettings()).to_diff_dict()
             generation.pop("transformers_version", None)  # the library version is not a setting
             self._fingerprint = {
-                "chat_template": _short_hash(loaded.chat_template),
-                "tokenizer": _short_hash(json.dumps([vocab, special], sort_keys=True, default=str)),
-                "generation_config": _short_hash(json.dumps(generation, sort_keys=True, default=str)),
+                "chat_template": short_hash(loaded.chat_template),
+                "tokenizer": short_hash(json.dumps([vocab, special], sort_keys=True, default=str)),
+                "generation_config": short_hash(json.dumps(generation, sort_keys=True, default=str)),
                 "weights": self.weights_digest()[:16],
             }
         return dict(self._fingerprint)
@@ -412,7 +259,7 @@ class TransformersProvider:
     def weights_digest(self) -> str:
         """Full sha256 of the weight files of ``path`` and ``adapter`` (computed once; big files take a while)."""
         if self._weights_digest is None:
-            self._weights_digest = _files_digest(self._loaded.folders)
+            self._weights_digest = files_digest(self._loaded.folders)
         return self._weights_digest
 
     async def aclose(self) -> None:
@@ -423,46 +270,6 @@ class TransformersProvider:
         self._loaded.model = None
         if self._loaded.device.startswith("cuda"):
             self._torch.cuda.empty_cache()
-
-
-def _seed(request: ModelRequest) -> int:
-    """A ``seed`` param wins (as for openai); else the engine's per-call seed (case id, sample index)."""
-    fixed = request.params.get("seed")
-    if isinstance(fixed, int) and not isinstance(fixed, bool):
-        return fixed
-    return request.seed if request.seed is not None else 0
-
-
-class _SeededSampler:
-    """A logits processor that samples each row with that row's own seeded generator.
-
-    Temperature, top-k and top-p use transformers' own warpers; the row's draw then becomes a
-    one-hot score that greedy decoding picks. A row's draws so never depend on the other rows of
-    its batch (whereas generate()'s own sampling shares one global RNG across the batch).
-    """
-
-    def __init__(self, settings: GenerationSettings, seeds: list[int], device: str) -> None:
-        import torch
-        from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
-
-        self._torch = torch
-        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
-        self.warpers: list[Any] = []
-        if settings.temperature != 1.0:
-            self.warpers.append(TemperatureLogitsWarper(settings.temperature))
-        if settings.top_k:
-            self.warpers.append(TopKLogitsWarper(top_k=settings.top_k))
-        if settings.top_p is not None and settings.top_p < 1.0:
-            self.warpers.append(TopPLogitsWarper(top_p=settings.top_p))
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        torch = self._torch
-        for warper in self.warpers:
-            scores = warper(input_ids, scores)
-        probs = torch.softmax(scores.float(), dim=-1)
-        picks = torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)])
-        chosen = torch.full_like(scores, float("-inf"))
-        return chosen.scatter_(1, picks.unsqueeze(1), 0.0)
 
 
 def _tool_parser(model: ModelConfig) -> str | None:

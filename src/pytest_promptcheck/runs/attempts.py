@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..config import ModelConfig, ProjectConfig
+from ..config import ProjectConfig
+from ..config_models import ModelConfig
 from ..stores.response_cache import ResponseCache, cache_path
 from ..textutil import safe_url
 from .folder import read_manifest, run_folders

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from .lineage import LINEAGE_FILE, LineageError, read_lineage
 
 _TRAINER_STATE = ("global_step", "epoch", "max_steps", "best_metric", "best_model_checkpoint")

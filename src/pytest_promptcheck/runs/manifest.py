@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from .. import __version__
-from ..config import ModelConfig, ProjectConfig
+from ..config import ProjectConfig
+from ..config_models import ModelConfig
 from ..providers.identity import content_hash, function_identity, local_folders
 from ..stores.response_cache import ResponseCache, cache_path
 from ..textutil import safe_url

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..config import ModelConfig
+from ..config_models import ModelConfig
 from ..errors import ProviderError
 from ..outputs.artifacts import write_lines_artifact
 from ..outputs.redact import Redactor

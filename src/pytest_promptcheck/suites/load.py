@@ -16,17 +16,15 @@ from ..errors import SuiteError, SuiteProblem
 from .files import SuiteFileError, read_suite_file
 from .limits import SuitePolicy, planned_calls_message
 from .model import AssertionSpec, Case, LoadedSuite, MessageTemplate, PromptVariant, RepeatSpec, Suite, bindings
-from .parts import part_templates
 from .render import Messages, PromptRenderer, RenderError
 from .rows import csv_rows, jsonl_rows
 from .tools import ToolReader
 from .turns import Turn, check_tool_names, parse_turns, rendered_users
 from .validate import validate_document
+from .variants import VariantReader, message_templates
 from .yamlload import LineDict, LineList, line_of, load_yaml
 
 MODIFIERS = ("weight", "not", "message")
-_PROMPT_SUFFIXES = (".txt", ".md", ".j2", ".jinja", ".prompt")
-_RELATIVE = "paths are relative to the suite file"
 # Tags become markers; these names already mean something to pytest itself.
 RESERVED_MARKERS = frozenset(
     {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst", "trylast"}
@@ -53,6 +51,7 @@ class _SuiteLoader:
         self.renderer = PromptRenderer(self.dir, policy)
         self.doc = LineDict(0)
         self.tools = ToolReader(self.dir, policy, self._tool_problem, self._read_dependency)
+        self.variants = VariantReader(self.dir, policy, self.problem, self._read_dependency)
         self._case_now: tuple[str, Path | None] | None = None  # the case whose tools are read
 
     def problem(self, line: int, message: str, case: str | None = None, path: Path | None = None) -> None:
@@ -82,7 +81,8 @@ class _SuiteLoader:
         self.problems.extend(validate_document(doc, self.path))
         self._fail_if_problems()
         self.doc = doc
-        variants = self._variants(doc)
+        variants = self.variants.read(doc)
+        self._fail_if_problems()
         defaults = doc.get("defaults", LineDict(0))
         self._check_tags(defaults.get("tags"), None)
         cases = [self._case(raw, defaults) for raw in doc.get("cases", [])]
@@ -114,18 +114,6 @@ class _SuiteLoader:
         )
         return LoadedSuite(suite, rendered, turn_texts)
 
-    # -- prompts ---------------------------------------------------------------------------------
-    def _variants(self, doc: LineDict) -> list[PromptVariant]:
-        variants: list[PromptVariant] = []
-        prompts = doc.get("prompts")
-        if prompts is not None:
-            for name, prompt in prompts.items():
-                variants.append(PromptVariant(name, _messages(prompt), prompts.key_lines[name]))
-        if "prompts_from" in doc:
-            variants.extend(self._prompts_from(doc["prompts_from"], doc.key_lines["prompts_from"], variants))
-        self._fail_if_problems()
-        return variants
-
     def _rows_variant(self, doc: LineDict, cases: list[Case]) -> list[PromptVariant]:
         """A suite without prompts is valid when every case brings its own ``messages`` (cases_from rows)."""
         if cases and all(case.messages for case in cases):
@@ -134,30 +122,6 @@ class _SuiteLoader:
             self.problem(doc.line, "the suite has no prompts; add `prompts:` (name: template) or `prompts_from:`")
         self._fail_if_problems()
         return []
-
-    def _prompts_from(self, folder: str, line: int, existing: list[PromptVariant]) -> list[PromptVariant]:
-        root = (self.dir / folder).resolve()
-        if not self.policy.allows(root):
-            self.problem(line, f"prompts_from: folder {folder!r} lies outside the project ({', '.join(map(str, self.policy.roots))}; "
-                         f"it resolves to {root}); list extra folders in [tool.promptcheck] allow_paths")  # fmt: skip
-            return []
-        if not root.is_dir():
-            self.problem(line, f"prompts_from: folder {folder!r} not found (looked in {root}); {_RELATIVE}")
-            return []
-        taken = {v.name for v in existing}
-        found = []
-        for file in sorted(root.iterdir()):
-            if file.suffix not in _PROMPT_SUFFIXES or not file.is_file():
-                continue
-            if file.stem in taken:
-                self.problem(line, f"prompts_from: variant {file.stem!r} is also defined under `prompts:`")
-                continue
-            content = self._read_dependency(file, line, "prompts_from file")
-            if content is not None:
-                found.append(PromptVariant(file.stem, (MessageTemplate("user", content.decode("utf-8")),), line))
-        if not found:
-            self.problem(line, f"prompts_from: no prompt files ({', '.join(_PROMPT_SUFFIXES)}) in {folder!r}")
-        return found
 
     def _read_dependency(self, file: Path, line: int, what: str, ref: str | None = None) -> bytes | None:
         try:
@@ -200,7 +164,7 @@ class _SuiteLoader:
             threshold=merged.get("threshold"),
             description=merged.get("description"),
             source=source,
-            messages=_messages(raw["messages"]) if "messages" in raw else None,
+            messages=message_templates(raw["messages"]) if "messages" in raw else None,
             tools=toolset.tools,
             tool_choice=toolset.tool_choice,
             turns=self._turns(raw, case_id, source, [str(t.get("name")) for t in toolset.tools]),
@@ -382,20 +346,6 @@ def _not_a_mapping(doc: Any) -> str:
     what = "empty" if doc is None else "a list" if isinstance(doc, list) else f"a single value ({doc!r:.40})"
     fix = " (put `cases:` above the list)" if isinstance(doc, list) else ""
     return f"the suite is {what}; a suite is a mapping with `prompts:` and `cases:`{fix}"
-
-
-def _messages(prompt: str | LineList) -> tuple[MessageTemplate, ...]:
-    if isinstance(prompt, str):
-        return (MessageTemplate("user", prompt),)
-    out = []
-    for message in prompt:
-        if "role" in message:
-            out.append(MessageTemplate(message["role"], message["content"]))
-        else:
-            ((role, content),) = message.items()
-            parts = part_templates(content) if isinstance(content, list) else ()
-            out.append(MessageTemplate(role, "" if parts else content, parts))
-    return tuple(out)
 
 
 def _item_lines(seq: Any) -> list[int]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..config import ModelConfig
+    from ..config_models import ModelConfig
     from ..providers.base import Completion
     from ..suites.limits import SuitePolicy
     from ..suites.model import Case
