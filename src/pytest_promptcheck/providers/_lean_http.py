@@ -24,14 +24,15 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
-from yarl import URL
 
 from ..errors import ConfigError, ProviderError
 from ._sdk import RETRYABLE_STATUS, ServerWords, provider_error, status_message, where
+
+if TYPE_CHECKING:  # imported when a model takes this path: aiohttp costs ~0.3 s of every run's startup
+    import aiohttp
+    from yarl import URL
 
 HTTP_CHOICES = ("auto", "lean", "sdk")
 _DISCONNECTED = "Server disconnected without sending a response."  # httpcore's words, as the SDK path says them
@@ -60,6 +61,10 @@ class LeanHTTP:
     def __init__(
         self, base_url: str, headers: dict[str, str], *, provider: str, model: str, words: ServerWords
     ) -> None:
+        import aiohttp
+        from yarl import URL
+
+        self._aiohttp, self._url = aiohttp, URL
         self._base_url = base_url.rstrip("/")
         self._provider, self._model, self._words = provider, model, words
         # A local server gains nothing from compressing its replies; both ends would pay the CPU.
@@ -72,29 +77,35 @@ class LeanHTTP:
     def _client(self) -> aiohttp.ClientSession:
         """The session, made on first use: aiohttp binds it to the running loop, which __init__ may not see."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
+            self._session = self._aiohttp.ClientSession(
                 # limit=0: the engine's limiter bounds the calls in flight; a second queue here would
                 # spend the call's timeout waiting for a connection.
-                connector=aiohttp.TCPConnector(limit=0),
+                connector=self._aiohttp.TCPConnector(limit=0),
                 headers=self._headers,
                 # No cookies: each call stands alone, as the response cache and cassettes replay it.
-                cookie_jar=aiohttp.DummyCookieJar(),
+                cookie_jar=self._aiohttp.DummyCookieJar(),
             )
         return self._session
 
     async def post_json(self, path: str, body: dict[str, Any], *, timeout: float) -> Any:
         """The reply's parsed JSON (the text of a body that is not JSON), or a ProviderError as the SDK path raises."""
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        url = self._urls.get(path) or self._urls.setdefault(path, URL(self._base_url + path))
-        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, aiohttp.ClientTimeout(total=timeout))
+        url = self._urls.get(path) or self._urls.setdefault(path, self._url(self._base_url + path))
+        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(
+            timeout, self._aiohttp.ClientTimeout(total=timeout)
+        )
         try:
             async with self._client().post(url, data=data, timeout=limit, allow_redirects=False) as response:
                 status, headers, raw = response.status, response.headers, await response.read()
         except (asyncio.TimeoutError, TimeoutError):  # aiohttp's own timeouts derive from these
             raise self._error(f"no response within {timeout:g} s (timeout)", retryable=True) from None
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
+        except (
+            self._aiohttp.ClientConnectionError,
+            self._aiohttp.ClientPayloadError,
+            self._aiohttp.ClientResponseError,
+        ) as exc:
             # refused or dropped connections, a body cut short or undecodable, a reply that is not HTTP
-            reason = _DISCONNECTED if isinstance(exc, aiohttp.ServerDisconnectedError) else exc
+            reason = _DISCONNECTED if isinstance(exc, self._aiohttp.ServerDisconnectedError) else exc
             failed = self._error(f"connection to {where(self._base_url)} failed: {reason}", retryable=True)
             failed.connection = True
             raise failed from None
