@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -73,3 +74,18 @@ def block_scalars(value: Any) -> Any:
     if isinstance(value, list):
         return [block_scalars(v) for v in value]
     return value
+
+
+def outside_refs(schema: Any) -> Iterator[str]:
+    """Every ``$ref`` / ``$dynamicRef`` in a JSON Schema that is not a fragment of it (``file:``,
+    ``http:``, a path): what a suite's schema must not follow (the suite and verdict checks share it)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
+                    yield value
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis_config import parse_analysis
-from ..config import find_pyproject, tomllib
 from ..errors import ConfigError
 from ..outputs.artifacts import write_json_artifact
 from ..outputs.redact import Redactor
 from ..runs.feedback_summary import FEEDBACK_DIR, SUFFIX, count_rows
+from .paths import nearest_project
 
 
 def write_summary(
@@ -42,19 +42,12 @@ def write_summary(
 
 def _project(start: Path) -> tuple[Path, tuple[str, ...]]:
     """The project folder above ``start`` and its chosen analysis vars (none when its config is unreadable)."""
-    for folder in (start, *start.parents):
-        pyproject = find_pyproject(folder, None)
-        if pyproject is None:
-            continue
-        try:
-            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("promptcheck")
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
-        if not isinstance(table, dict):
-            continue
-        try:
-            return folder, parse_analysis(table.get("analysis", {}), str(pyproject)).vars
-        except ConfigError as exc:
-            print(f"promptcheck import-feedback: {exc}; the summary counts no vars", file=sys.stderr)
-            return folder, ()
-    return start, ()
+    found = nearest_project(start)
+    if found is None:
+        return start, ()
+    folder, pyproject, table = found
+    try:
+        return folder, parse_analysis(table.get("analysis", {}), str(pyproject)).vars
+    except ConfigError as exc:
+        print(f"promptcheck import-feedback: {exc}; the summary counts no vars", file=sys.stderr)
+        return folder, ()

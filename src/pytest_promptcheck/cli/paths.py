@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..config import find_pyproject, tomllib
 
@@ -12,7 +13,13 @@ def runs_dir(explicit: str | None, cwd: Path | None = None) -> Path:
     if explicit:
         return Path(explicit)
     here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+    found = nearest_project(here)
+    return found[0] / str(found[2].get("runs", ".promptcheck/runs")) if found else here / ".promptcheck/runs"
+
+
+def nearest_project(start: Path) -> tuple[Path, Path, dict[str, Any]] | None:
+    """(folder, pyproject.toml, its ``[tool.promptcheck]`` table) of the nearest readable project at or above ``start``."""
+    for folder in (start, *start.parents):
         pyproject = find_pyproject(folder, None)
         if pyproject is None:
             continue
@@ -21,5 +28,5 @@ def runs_dir(explicit: str | None, cwd: Path | None = None) -> Path:
         except (OSError, tomllib.TOMLDecodeError):
             continue
         if isinstance(table, dict):
-            return folder / str(table.get("runs", ".promptcheck/runs"))
-    return here / ".promptcheck/runs"
+            return folder, pyproject, table
+    return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..textutil import plain
+from ..textutil import outside_refs, plain
 from .limits import SuitePolicy
 from .yamlload import LineDict, LineList, load_yaml
 
@@ -193,20 +193,6 @@ class ToolReader:
             self.problem(line, "tool_choice is set but no tools are declared; add `tools:` or `tools_from:`", None)
 
 
-def _outside_refs(schema: Any) -> Any:
-    """``$ref``s that leave the schema (as verdicts/structure reads them; suites cannot import verdicts)."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
-                    yield value
-                stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(node)
-
-
 def _schema_problem(params: Any) -> str | None:
     """Why ``params`` is not a usable function parameter schema, or None."""
     import jsonschema
@@ -217,7 +203,7 @@ def _schema_problem(params: Any) -> str | None:
         return (
             f"must be a schema of `type: object` (the arguments are one JSON object), got type {params.get('type')!r}"
         )
-    outside = next(_outside_refs(params), None)
+    outside = next(outside_refs(params), None)
     if outside is not None:
         return f"refer to {outside!r}; a tool's schema must be self-contained (refs inside it, `#/...`, only)"
     try:

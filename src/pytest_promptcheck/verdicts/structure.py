@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..providers.tool_calls import tool_document
+from ..textutil import outside_refs
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
 
 _FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n?```", re.DOTALL | re.IGNORECASE)
@@ -65,7 +65,7 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
         schema = context.cache[key]
     else:
         raise BadArgument(f"`json_schema` needs a schema file path or an inline schema mapping, got {arg!r}")
-    outside = next(_outside_refs(schema), None)
+    outside = next(outside_refs(schema), None)
     if outside is not None:  # jsonschema resolves none of them: a remote ref would fail every check
         raise BadArgument(
             f"`json_schema`: `$ref` {outside!r} points outside the schema; only refs inside it (`#/...`) "
@@ -77,20 +77,6 @@ def _prepare_schema(arg: Any, context: PrepareContext) -> Any:
     except jsonschema.SchemaError as exc:
         raise BadArgument(f"`json_schema` is not a valid JSON Schema: {exc.message}") from None
     return validator_cls(schema)
-
-
-def _outside_refs(schema: Any) -> Iterator[str]:
-    """Every ``$ref`` / ``$dynamicRef`` that is not a fragment of this schema (``file:``, ``http:``, a path)."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
-                    yield value
-                stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 def _read_schema(path: Path, raw: str, context: PrepareContext) -> Any:

@@ -20,9 +20,9 @@ from typing import Any
 
 from ..providers.base import ToolCall
 from ..providers.tool_calls import shown
-from ..textutil import plain, short
+from ..textutil import outside_refs, plain, short
 from .base import AssertionRegistry, BadArgument, CheckContext, Outcome, PrepareContext
-from .structure import _equal, _outside_refs
+from .structure import _equal
 
 _EXAMPLE = "e.g. `- tool_call: {name: get_weather, args: {city: Paris}}`"
 _KEYS = ("name", "args", "args_schema", "count")
@@ -67,7 +67,7 @@ def _schema(schema: Any) -> Any:
     schema = plain(schema)
     if not isinstance(schema, dict):
         raise BadArgument(f"`tool_call` args_schema must be a JSON Schema mapping, got {short(schema)}")
-    outside = next(_outside_refs(schema), None)
+    outside = next(outside_refs(schema), None)
     if outside is not None:  # a $ref to a URL or a file would be fetched while judging
         raise BadArgument(f"`tool_call` args_schema refers to {outside!r}; only refs inside it (`#/...`) are allowed")
     try:
